@@ -1,0 +1,162 @@
+"""The REST API: thin views over the services, every error as
+{"error": {"code", "message", "field"}}."""
+
+import json
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from ninja import Header, NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
+from ninja.security import HttpBearer
+
+from emailhub import services
+from emailhub.apikeys import api_key_authenticate
+from emailhub.errors import (
+    AwsUnavailable, EmailhubError, EnqueueFailed, IdempotencyConflict, NotFound, UnverifiedIdentities,
+)
+from emailhub.health import health_check
+from emailhub.schemas import ERROR_CODES, AcceptedOut, EmailOut, ErrorOut, HealthOut, SendEmailIn
+from emailhub.selectors import email_status
+
+
+class ApiError(Exception):
+    def __init__(self, status, code, message, field=None, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message, self.field, self.extra = status, code, message, field, extra
+
+
+def error_response(status, code, message, field=None, **extra):
+    return JsonResponse({"error": {"code": code, "message": message, "field": field, **extra}}, status=status)
+
+
+class CappedJsonParser(Parser):
+    """JSON bodies up to EMAILHUB_MAX_REQUEST_BYTES, checked before reading."""
+
+    def parse_body(self, request):
+        limit = settings.EMAILHUB_MAX_REQUEST_BYTES
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > limit:
+            raise ApiError(413, "payload_too_large", f"The request body is over {limit} bytes.")
+        try:
+            body = request.body
+        except RequestDataTooBig as err:
+            raise ApiError(413, "payload_too_large", f"The request body is over {limit} bytes.") from err
+        if len(body) > limit:
+            raise ApiError(413, "payload_too_large", f"The request body is over {limit} bytes.")
+        try:
+            data = json.loads(body)
+        except ValueError as err:
+            raise ApiError(400, "malformed_json", f"The body is not valid JSON: {err}.") from err
+        if not isinstance(data, dict):
+            raise ApiError(400, "malformed_json", "The body must be a JSON object.")
+        return data
+
+
+class ApiKeyAuth(HttpBearer):
+    def authenticate(self, request, token):
+        return api_key_authenticate(presented=token)
+
+
+api = NinjaAPI(
+    title="Emailhub",
+    version="1",
+    description="Transactional email through Amazon SES. Authenticate with `Authorization: Bearer <API key>`.",
+    parser=CappedJsonParser(),
+    openapi_url="api/openapi.json",
+    docs_url="api/docs",
+    urls_namespace="api",
+)
+
+
+def _field(loc):
+    parts = [str(p) for p in loc if p not in ("body", "payload")]
+    return ".".join(parts) or None
+
+
+_PYDANTIC_CODES = {"extra_forbidden": "unknown_field", "missing": "missing_field"}
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc):
+    first = exc.errors[0]
+    code = _PYDANTIC_CODES.get(first["type"]) or (
+        first["type"] if first["type"] in ERROR_CODES else "invalid_field")
+    field = _field(first.get("loc", ()))
+    message = first.get("msg", "Invalid value.")
+    if code == "unknown_field":
+        message = f"Unknown field {field!r}."
+    elif code == "missing_field" and first["type"] == "missing":
+        message = f"Field {field!r} is required."
+    return error_response(400, code, message, field)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc):
+    if isinstance(exc.__cause__, ApiError):
+        return _api_error(request, exc.__cause__)
+    if isinstance(exc, AuthenticationError):
+        return error_response(401, "unauthorized", "Missing, invalid or revoked API key. "
+                              "Send `Authorization: Bearer <key>`.")
+    return error_response(exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(ApiError)
+def _api_error(request, exc):
+    return error_response(exc.status, exc.code, exc.message, exc.field, **exc.extra)
+
+
+@api.exception_handler(EmailhubError)
+def _emailhub_error(request, exc):
+    if isinstance(exc, UnverifiedIdentities):
+        return error_response(422, exc.code, exc.message, "to", addresses=exc.addresses)
+    if isinstance(exc, IdempotencyConflict):
+        return error_response(409, exc.code, exc.message, "Idempotency-Key")
+    if isinstance(exc, NotFound):
+        return error_response(404, exc.code, exc.message)
+    if isinstance(exc, (EnqueueFailed, AwsUnavailable)):
+        return error_response(503, exc.code, exc.message)
+    return error_response(500, exc.code, exc.message)
+
+
+def _idempotency_key(value):
+    if value is None:
+        return None
+    if not 1 <= len(value) <= 255 or not value.isprintable() or not value.isascii():
+        raise ApiError(400, "invalid_idempotency_key",
+                       "Idempotency-Key must be 1 to 255 printable ASCII characters.", "Idempotency-Key")
+    return value
+
+
+@api.post(
+    "send-email",
+    auth=ApiKeyAuth(),
+    response={202: AcceptedOut, 400: ErrorOut, 401: ErrorOut, 409: ErrorOut, 413: ErrorOut,
+              422: ErrorOut, 503: ErrorOut},
+    summary="Accept an email for sending",
+)
+def send_email(request, payload: SendEmailIn, idempotency_key: str = Header(None, alias="Idempotency-Key")):
+    """Validate, store and queue an email. 202 means it will be sent or, if SES
+    refuses it, parked in the dead-letter queue for a human."""
+    accepted = services.email_send(
+        request=payload.as_request(),
+        api_key_prefix=request.auth.prefix,
+        idempotency_key=_idempotency_key(idempotency_key),
+    )
+    response = api.create_response(request, accepted.body, status=202)
+    if accepted.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
+
+
+@api.get("emails/{email_id}", auth=ApiKeyAuth(), response={200: EmailOut, 401: ErrorOut, 404: ErrorOut},
+         summary="An email's status and timeline")
+def get_email(request, email_id: str):
+    return email_status(email_id=email_id)
+
+
+@api.get("health", response={200: HealthOut, 503: HealthOut}, summary="Reachability of each AWS dependency")
+def health(request):
+    ok, checks = health_check()
+    return (200 if ok else 503), {"status": "ok" if ok else "unavailable", "checks": checks}

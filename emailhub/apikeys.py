@@ -1,0 +1,133 @@
+"""API keys: stored as SHA-256 hashes in DynamoDB, shown in full only once.
+
+A key looks like `eh_<prefix>_<secret>`; the prefix is visible in lists and
+names the key in `revoke_api_key`. Lookups are cached per process for
+EMAILHUB_API_KEY_CACHE_SECONDS, so a revoked key stops working within that time."""
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+from django.conf import settings
+
+from emailhub import model
+from emailhub.aws import dynamodb
+from emailhub.errors import ConditionFailed, NotFound
+
+FEED = "APIKEY"
+_cache = {}
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    prefix: str
+    name: str
+    created_at: str
+    last_used_at: Optional[str] = None
+    revoked_at: Optional[str] = None
+
+    @property
+    def active(self):
+        return not self.revoked_at
+
+
+def _hash(secret_key):
+    return hashlib.sha256(secret_key.encode()).hexdigest()
+
+
+def _key(prefix):
+    return f"APIKEY#{prefix}", "APIKEY"
+
+
+def _from_item(item):
+    return ApiKey(
+        prefix=item["prefix"], name=item["name"], created_at=item["created_at"],
+        last_used_at=item.get("last_used_at"), revoked_at=item.get("revoked_at"),
+    )
+
+
+def api_key_create(*, name):
+    """Create a key; returns (ApiKey, the full key, which is not stored)."""
+    moment = model.now()
+    while True:
+        prefix = secrets.token_hex(4)
+        full_key = f"eh_{prefix}_{secrets.token_urlsafe(32)}"
+        pk, sk = _key(prefix)
+        item = {
+            "pk": pk, "sk": sk, "prefix": prefix, "name": name, "hash": _hash(full_key),
+            "created_at": model.iso(moment), "feed": FEED,
+            "summary": {"prefix": prefix, "name": name},
+        }
+        try:
+            dynamodb.put(item, condition="attribute_not_exists(pk)")
+        except ConditionFailed:
+            continue  # prefix collision: draw again
+        return _from_item(item), full_key
+
+
+def api_key_authenticate(*, presented):
+    """The active ApiKey for a presented key, or None."""
+    parts = (presented or "").split("_")
+    if len(parts) < 3 or parts[0] != "eh":
+        return None
+    cached = _cache.get(presented)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    found = _lookup(prefix=parts[1], presented=presented)
+    with _cache_lock:
+        if len(_cache) > 10_000:  # bounded: random keys from a scanner must not grow memory
+            _cache.clear()
+        _cache[presented] = (time.monotonic() + settings.EMAILHUB_API_KEY_CACHE_SECONDS, found)
+    return found
+
+
+def _lookup(*, prefix, presented):
+    item = dynamodb.get(*_key(prefix))
+    if not item or not hmac.compare_digest(item["hash"], _hash(presented)) or item.get("revoked_at"):
+        return None
+    # Written once per cache period, not per request.
+    dynamodb.update(
+        *_key(prefix), expression="SET last_used_at = :now", values={":now": model.iso(model.now())}
+    )
+    return _from_item(item)
+
+
+def api_key_revoke(*, prefix):
+    try:
+        item = dynamodb.update(
+            *_key(prefix),
+            expression="SET revoked_at = :now, summary.revoked_at = :now",
+            values={":now": model.iso(model.now())},
+            condition="attribute_exists(pk) AND attribute_not_exists(revoked_at)",
+        )
+    except ConditionFailed as err:
+        existing = dynamodb.get(*_key(prefix))
+        if existing is None:
+            raise NotFound(f"No API key with prefix {prefix!r}.") from err
+        return _from_item(existing)  # already revoked
+    cache_clear()
+    return _from_item(item)
+
+
+def api_key_list():
+    """Every key, newest first: a Query on the feed index, then one batch read."""
+    entries, start = [], None
+    while True:
+        page, start = dynamodb.query(
+            index=model.FEED_INDEX, key_condition="feed = :feed", values={":feed": FEED}, start_key=start
+        )
+        entries.extend(page)
+        if not start:
+            break
+    found = dynamodb.batch_get([(entry["pk"], entry["sk"]) for entry in entries])
+    return [_from_item(found[entry["pk"]]) for entry in entries if entry["pk"] in found]
+
+
+def cache_clear():
+    with _cache_lock:
+        _cache.clear()

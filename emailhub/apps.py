@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EmailhubConfig(AppConfig):
+    name = "emailhub"
+    verbose_name = "Emailhub"

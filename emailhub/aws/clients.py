@@ -1,0 +1,55 @@
+"""Lazily created, cached boto3 clients.
+
+The endpoint and region are read from settings when a client is first made:
+an unset AWS_ENDPOINT_URL means real AWS, a set one means an emulator.
+Tests call `reset()` so each starts with fresh clients.
+"""
+
+import os
+import threading
+
+import boto3
+from botocore.config import Config
+from django.conf import settings
+
+_clients = {}
+_lock = threading.Lock()
+
+# Short timeouts: a Lambda behind API Gateway has 29 s in all, and the worker
+# treats a timeout as a transient error to retry with backoff.
+_CONFIG = Config(
+    connect_timeout=3,
+    read_timeout=10,
+    retries={"max_attempts": 2, "mode": "standard"},
+    max_pool_connections=50,
+)
+# SES sends are retried by the worker, which records every attempt on the
+# email's timeline; a hidden SDK retry would be an unrecorded second send.
+_NO_RETRY = _CONFIG.merge(Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+_SERVICE_CONFIG = {"sesv2": _NO_RETRY}
+
+
+def client(service):
+    key = (service, settings.AWS_ENDPOINT_URL, settings.AWS_REGION)
+    found = _clients.get(key)
+    if found is None:
+        with _lock:
+            found = _clients.get(key) or _new_client(service)
+            _clients[key] = found
+    return found
+
+
+def _new_client(service):
+    kwargs = {"region_name": settings.AWS_REGION, "config": _SERVICE_CONFIG.get(service, _CONFIG)}
+    if settings.AWS_ENDPOINT_URL:
+        kwargs["endpoint_url"] = settings.AWS_ENDPOINT_URL
+        if not os.environ.get("AWS_ACCESS_KEY_ID"):
+            # An emulator accepts any credentials; don't make newcomers invent some.
+            kwargs["aws_access_key_id"] = "local"
+            kwargs["aws_secret_access_key"] = "local"
+    return boto3.session.Session().client(service, **kwargs)
+
+
+def reset():
+    with _lock:
+        _clients.clear()

@@ -1,0 +1,197 @@
+"""DynamoDB: one table, plain Python dicts in and out."""
+
+from decimal import Decimal
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+from emailhub.aws.calls import call, error_code, error_message
+from emailhub.errors import AwsUnavailable, ConditionFailed
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def table_name():
+    return settings.EMAILHUB_TABLE
+
+
+def serialize(item):
+    return {key: _serializer.serialize(_to_dynamo(value)) for key, value in item.items()}
+
+
+def deserialize(raw):
+    return {key: _from_dynamo(_deserializer.deserialize(value)) for key, value in raw.items()}
+
+
+def _to_dynamo(value):
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+def _dynamo(operation, **kwargs):
+    try:
+        return call("dynamodb", operation, **kwargs)
+    except ClientError as err:
+        code = error_code(err)
+        if code == "ConditionalCheckFailedException":
+            raise ConditionFailed(error_message(err)) from err
+        if code == "TransactionCanceledException":
+            reasons = [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
+            failed = ConditionFailed(error_message(err))
+            failed.reasons = reasons
+            raise failed from err
+        raise AwsUnavailable(f"DynamoDB {operation}: {code} {error_message(err)}") from err
+
+
+def key(pk, sk):
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+
+def get(pk, sk, *, consistent=True):
+    response = _dynamo("get_item", TableName=table_name(), Key=key(pk, sk), ConsistentRead=consistent)
+    raw = response.get("Item")
+    return deserialize(raw) if raw else None
+
+
+def put(item, *, condition=None, names=None, values=None):
+    kwargs = {"TableName": table_name(), "Item": serialize(item)}
+    _add_expression_args(kwargs, condition, names, values)
+    _dynamo("put_item", **kwargs)
+
+
+def update(pk, sk, *, expression, names=None, values=None, condition=None):
+    """Apply an update expression; returns the item as it is afterwards."""
+    kwargs = {
+        "TableName": table_name(),
+        "Key": key(pk, sk),
+        "UpdateExpression": expression,
+        "ReturnValues": "ALL_NEW",
+    }
+    _add_expression_args(kwargs, condition, names, values)
+    return deserialize(_dynamo("update_item", **kwargs)["Attributes"])
+
+
+def delete(pk, sk, *, condition=None, names=None, values=None):
+    kwargs = {"TableName": table_name(), "Key": key(pk, sk)}
+    _add_expression_args(kwargs, condition, names, values)
+    _dynamo("delete_item", **kwargs)
+
+
+def transact_put(puts):
+    """Write several items atomically. `puts` is a list of
+    (item, condition, names, values); any failed condition cancels all."""
+    operations = []
+    for item, condition, names, values in puts:
+        put_args = {"TableName": table_name(), "Item": serialize(item)}
+        _add_expression_args(put_args, condition, names, values)
+        operations.append({"Put": put_args})
+    _dynamo("transact_write_items", TransactItems=operations)
+
+
+def query(*, index=None, key_condition, names=None, values=None, limit=None,
+          start_key=None, newest_first=True, filter_expression=None):
+    """One Query page: (items, last_evaluated_key or None)."""
+    kwargs = {
+        "TableName": table_name(),
+        "KeyConditionExpression": key_condition,
+        "ScanIndexForward": not newest_first,
+    }
+    if index:
+        kwargs["IndexName"] = index
+    if limit:
+        kwargs["Limit"] = limit
+    if start_key:
+        kwargs["ExclusiveStartKey"] = start_key
+    if filter_expression:
+        kwargs["FilterExpression"] = filter_expression
+    _add_expression_args(kwargs, None, names, values)
+    response = _dynamo("query", **kwargs)
+    items = [deserialize(raw) for raw in response.get("Items", [])]
+    return items, response.get("LastEvaluatedKey")
+
+
+def batch_get(keys):
+    """Fetch items by (pk, sk); returns them keyed by pk. Retries unprocessed keys."""
+    found = {}
+    pending = [key(pk, sk) for pk, sk in keys]
+    while pending:
+        chunk, pending = pending[:100], pending[100:]
+        request = {table_name(): {"Keys": chunk}}
+        while request:
+            response = _dynamo("batch_get_item", RequestItems=request)
+            for raw in response.get("Responses", {}).get(table_name(), []):
+                item = deserialize(raw)
+                found[item["pk"]] = item
+            request = response.get("UnprocessedKeys") or None
+    return found
+
+
+def _add_expression_args(kwargs, condition, names, values):
+    if condition:
+        kwargs["ConditionExpression"] = condition
+    if names:
+        kwargs["ExpressionAttributeNames"] = names
+    if values:
+        kwargs["ExpressionAttributeValues"] = serialize(values)
+
+
+def table_status():
+    return _dynamo("describe_table", TableName=table_name())["Table"]["TableStatus"]
+
+
+def table_ensure(spec):
+    """Create the table (and any index it lacks) and turn on TTL.
+    Returns "created", "updated" or "exists"."""
+    from botocore.exceptions import ClientError
+
+    from emailhub.aws.clients import client
+
+    dynamo = client("dynamodb")
+    try:
+        existing = dynamo.describe_table(TableName=spec["TableName"])["Table"]
+    except ClientError as err:
+        if error_code(err) != "ResourceNotFoundException":
+            raise
+        dynamo.create_table(**spec)
+        dynamo.get_waiter("table_exists").wait(TableName=spec["TableName"], WaiterConfig={"Delay": 1})
+        _ttl_ensure(dynamo, spec["TableName"])
+        return "created"
+    have = {index["IndexName"] for index in existing.get("GlobalSecondaryIndexes", [])}
+    missing = [index for index in spec["GlobalSecondaryIndexes"] if index["IndexName"] not in have]
+    for index in missing:  # DynamoDB takes one new index per UpdateTable call
+        dynamo.update_table(
+            TableName=spec["TableName"],
+            AttributeDefinitions=spec["AttributeDefinitions"],
+            GlobalSecondaryIndexUpdates=[{"Create": index}],
+        )
+    ttl_changed = _ttl_ensure(dynamo, spec["TableName"])
+    return "updated" if missing or ttl_changed else "exists"
+
+
+def _ttl_ensure(dynamo, name):
+    from emailhub.model import TTL_ATTRIBUTE
+
+    current = dynamo.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+    if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+        return False
+    dynamo.update_time_to_live(
+        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
+    return True

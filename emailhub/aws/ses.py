@@ -1,0 +1,143 @@
+"""Amazon SES (API v2): sending, identities, quota.
+
+Every SES failure leaves this module as a SendError whose `kind` comes from the
+explicit table below, so the worker never guesses what an error means.
+"""
+
+from botocore.exceptions import ClientError
+
+from emailhub.aws.calls import call, error_code, error_message, is_server_error
+from emailhub.errors import AwsUnavailable, SendError
+
+TRANSIENT = "transient"  # retry with backoff
+PERMANENT = "permanent"  # fail and park: sending again cannot help
+PARK = "park"            # fail and park: the account cannot send now; a human decides
+
+SEND_ERROR_KINDS = {
+    # Throttling and server-side trouble: the same request can succeed later.
+    "Throttling": TRANSIENT,
+    "ThrottlingException": TRANSIENT,
+    "TooManyRequestsException": TRANSIENT,
+    "ServiceUnavailable": TRANSIENT,
+    "ServiceUnavailableException": TRANSIENT,
+    "InternalFailure": TRANSIENT,
+    "InternalServerError": TRANSIENT,
+    "InternalServiceErrorException": TRANSIENT,
+    "RequestTimeout": TRANSIENT,
+    "RequestTimeoutException": TRANSIENT,
+    # The account cannot send right now (daily quota, paused, suspended).
+    "LimitExceededException": PARK,
+    "SendingPausedException": PARK,
+    "AccountSendingPausedException": PARK,
+    "AccountSuspendedException": PARK,
+    # The message itself is unacceptable.
+    "MessageRejected": PERMANENT,
+    "MessageRejectedException": PERMANENT,
+    "MailFromDomainNotVerifiedException": PERMANENT,
+    "MailFromDomainNotVerified": PERMANENT,
+    "BadRequestException": PERMANENT,
+    "InvalidParameterValue": PERMANENT,
+    "NotFoundException": PERMANENT,
+    "ConfigurationSetDoesNotExist": PERMANENT,
+}
+
+
+def classify(err):
+    """The kind of a ClientError raised by a send."""
+    kind = SEND_ERROR_KINDS.get(error_code(err))
+    if kind:
+        return kind
+    return TRANSIENT if is_server_error(err) else PERMANENT
+
+
+def send(*, sender, to, cc, bcc, reply_to, subject, text, html, tags, raw, configuration_set):
+    """Send one email; returns the SES message id. `raw` (bytes of a MIME
+    message) replaces the simple content when given."""
+    if raw is not None:
+        content = {"Raw": {"Data": raw}}
+    else:
+        body = {}
+        if text:
+            body["Text"] = {"Data": text, "Charset": "UTF-8"}
+        if html:
+            body["Html"] = {"Data": html, "Charset": "UTF-8"}
+        content = {"Simple": {"Subject": {"Data": subject, "Charset": "UTF-8"}, "Body": body}}
+    kwargs = {
+        "FromEmailAddress": sender,
+        "Destination": {"ToAddresses": to, "CcAddresses": cc, "BccAddresses": bcc},
+        "Content": content,
+    }
+    if reply_to:
+        kwargs["ReplyToAddresses"] = reply_to
+    if tags:
+        kwargs["EmailTags"] = [{"Name": k, "Value": v} for k, v in tags.items()]
+    if configuration_set:
+        kwargs["ConfigurationSetName"] = configuration_set
+    try:
+        return call("sesv2", "send_email", **kwargs)["MessageId"]
+    except ClientError as err:
+        raise SendError(error_message(err), code=error_code(err), kind=classify(err)) from err
+    except AwsUnavailable as err:
+        # Timeouts and connection resets: SES did not answer, the send may be retried.
+        raise SendError(err.message, code=type(err.__cause__).__name__, kind=TRANSIENT) from err
+
+
+def _ses(operation, **kwargs):
+    try:
+        return call("sesv2", operation, **kwargs)
+    except ClientError as err:
+        if error_code(err) == "NotFoundException":
+            return None
+        raise AwsUnavailable(f"SES {operation}: {error_code(err)} {error_message(err)}") from err
+
+
+def identity_status(identity):
+    """SES verification status of an address or domain ("SUCCESS", "PENDING",
+    "FAILED", ...), or None when SES does not know it."""
+    found = _ses("get_email_identity", EmailIdentity=identity)
+    return found.get("VerificationStatus") if found else None
+
+
+def identity_verify(identity):
+    """Start verification (SES mails the address a link; an emulator verifies at once).
+    Returns the status afterwards."""
+    try:
+        call("sesv2", "create_email_identity", EmailIdentity=identity)
+    except ClientError as err:
+        if error_code(err) != "AlreadyExistsException":
+            raise AwsUnavailable(f"SES create_email_identity: {error_message(err)}") from err
+    return identity_status(identity)
+
+
+def identities():
+    """Every identity with its status, following pagination."""
+    found, token = [], None
+    while True:
+        kwargs = {"PageSize": 1000}
+        if token:
+            kwargs["NextToken"] = token
+        page = _ses("list_email_identities", **kwargs) or {}
+        found.extend(page.get("EmailIdentities", []))
+        token = page.get("NextToken")
+        if not token:
+            return found
+
+
+def configuration_set_ensure(name):
+    """Create the configuration set; False when it already existed."""
+    try:
+        call("sesv2", "create_configuration_set", ConfigurationSetName=name)
+        return True
+    except ClientError as err:
+        if error_code(err) in ("AlreadyExistsException", "ConfigurationSetAlreadyExists"):
+            return False
+        raise AwsUnavailable(f"SES create_configuration_set: {error_message(err)}") from err
+
+
+def send_quota():
+    """24-hour quota and max send rate (SES API v1: v2's GetAccount carries the same)."""
+    try:
+        return call("ses", "get_send_quota")
+    except ClientError as err:
+        raise AwsUnavailable(f"SES get_send_quota: {error_message(err)}") from err
+

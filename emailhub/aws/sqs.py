@@ -1,0 +1,106 @@
+"""SQS: the outbox queue and the dead-letter queue, addressed by name."""
+
+import json
+import threading
+
+from botocore.exceptions import ClientError
+
+from emailhub.aws.calls import call, error_code, error_message
+from emailhub.errors import AwsUnavailable, NotFound
+
+_urls = {}
+_lock = threading.Lock()
+
+
+def _sqs(operation, **kwargs):
+    try:
+        return call("sqs", operation, **kwargs)
+    except ClientError as err:
+        code = error_code(err)
+        if code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            raise NotFound(f"SQS queue not found: {error_message(err)}") from err
+        raise AwsUnavailable(f"SQS {operation}: {code} {error_message(err)}") from err
+
+
+def queue_url(name):
+    from django.conf import settings
+
+    cache_key = (settings.AWS_ENDPOINT_URL, name)
+    if cache_key not in _urls:
+        url = _sqs("get_queue_url", QueueName=name)["QueueUrl"]
+        with _lock:
+            _urls[cache_key] = url
+    return _urls[cache_key]
+
+
+def reset():
+    _urls.clear()
+
+
+def send(queue, body, *, delay_seconds=0):
+    response = _sqs(
+        "send_message",
+        QueueUrl=queue_url(queue),
+        MessageBody=json.dumps(body, separators=(",", ":")),
+        DelaySeconds=int(delay_seconds),
+    )
+    return response["MessageId"]
+
+
+def receive(queue, *, max_messages=10, wait_seconds=0, visibility_timeout=None):
+    kwargs = {
+        "QueueUrl": queue_url(queue),
+        "MaxNumberOfMessages": max_messages,
+        "WaitTimeSeconds": wait_seconds,
+        "MessageSystemAttributeNames": ["All"],
+    }
+    if visibility_timeout is not None:
+        kwargs["VisibilityTimeout"] = visibility_timeout
+    return _sqs("receive_message", **kwargs).get("Messages", [])
+
+
+def delete(queue, receipt_handles):
+    handles = list(receipt_handles)
+    for start in range(0, len(handles), 10):
+        entries = [
+            {"Id": str(i), "ReceiptHandle": handle}
+            for i, handle in enumerate(handles[start:start + 10])
+        ]
+        _sqs("delete_message_batch", QueueUrl=queue_url(queue), Entries=entries)
+
+
+def attributes(queue):
+    response = _sqs("get_queue_attributes", QueueUrl=queue_url(queue), AttributeNames=["All"])
+    return response["Attributes"]
+
+
+def queue_ensure(name, attributes):
+    """Create the queue, or bring an existing one's attributes in line.
+    Returns "created", "updated" or "exists"."""
+    from emailhub.aws.clients import client
+
+    sqs = client("sqs")
+    try:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    except ClientError as err:
+        if error_code(err) not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            raise
+        sqs.create_queue(QueueName=name, Attributes=attributes)
+        return "created"
+    current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    changed = {k: v for k, v in attributes.items() if _normal(current.get(k)) != _normal(v)}
+    if changed:
+        sqs.set_queue_attributes(QueueUrl=url, Attributes=changed)
+        return "updated"
+    return "exists"
+
+
+def _normal(value):
+    try:
+        return json.loads(value) if value and value.startswith("{") else value
+    except ValueError:
+        return value
+
+
+def queue_arn(name):
+    return attributes(name)["QueueArn"]

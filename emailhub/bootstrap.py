@@ -1,0 +1,55 @@
+"""Create every AWS resource Emailhub needs, idempotently."""
+
+import json
+
+from django.conf import settings
+
+from emailhub import model
+from emailhub.addresses import parse_mailbox
+from emailhub.aws import dynamodb, s3, ses, sqs
+
+DAY = 24 * 60 * 60
+# SQS's default maximum; set explicitly so no deployment depends on a default.
+MAX_MESSAGE_BYTES = 256 * 1024
+OUTBOX_RETENTION = 4 * DAY
+DLQ_RETENTION = 14 * DAY  # SQS's maximum, and longer than the outbox's
+# Messages that crash the worker this many times land in the DLQ by redrive.
+MAX_RECEIVES = 5
+# At least 6x the worker's timeout (30 s), as AWS advises for Lambda sources.
+OUTBOX_VISIBILITY_SECONDS = 180
+
+
+def aws_resources_ensure():
+    """Returns [(resource, "created" | "updated" | "exists" | detail)]."""
+    results = [
+        (f"DynamoDB table {settings.EMAILHUB_TABLE}", dynamodb.table_ensure(model.table_spec(settings.EMAILHUB_TABLE))),
+        (f"SQS queue {settings.EMAILHUB_DLQ}", sqs.queue_ensure(settings.EMAILHUB_DLQ, {
+            "MessageRetentionPeriod": str(DLQ_RETENTION),
+            "MaximumMessageSize": str(MAX_MESSAGE_BYTES),
+        })),
+    ]
+    results.append((f"SQS queue {settings.EMAILHUB_OUTBOX_QUEUE}", sqs.queue_ensure(settings.EMAILHUB_OUTBOX_QUEUE, {
+        "MessageRetentionPeriod": str(OUTBOX_RETENTION),
+        "MaximumMessageSize": str(MAX_MESSAGE_BYTES),
+        "VisibilityTimeout": str(OUTBOX_VISIBILITY_SECONDS),
+        "RedrivePolicy": json.dumps({
+            "deadLetterTargetArn": sqs.queue_arn(settings.EMAILHUB_DLQ), "maxReceiveCount": str(MAX_RECEIVES),
+        }),
+    })))
+    results.append((f"S3 bucket {settings.EMAILHUB_PAYLOAD_BUCKET}",
+                    "created" if s3.bucket_ensure(settings.EMAILHUB_PAYLOAD_BUCKET) else "exists"))
+    config_set = settings.EMAILHUB_SES_CONFIGURATION_SET
+    results.append((f"SES configuration set {config_set}",
+                    "created" if ses.configuration_set_ensure(config_set) else "exists"))
+    sender = parse_mailbox(settings.EMAILHUB_DEFAULT_FROM).address
+    results.append((f"SES identity {sender}", _identity(sender)))
+    sqs.reset()
+    return results
+
+
+def _identity(address):
+    before = ses.identity_status(address)
+    if before == "SUCCESS":
+        return "exists"
+    after = ses.identity_verify(address)
+    return "created" if after == "SUCCESS" else f"verification {after or 'requested'}: SES mailed a link to {address}"

@@ -1,0 +1,60 @@
+"""The project's own exceptions. Views map them to HTTP answers, the worker to
+retry/park decisions, the dashboard to messages."""
+
+
+class EmailhubError(Exception):
+    code = "error"
+
+    def __init__(self, message, *, code=None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class AwsUnavailable(EmailhubError):
+    """An AWS dependency could not be reached or answered with a server error."""
+
+    code = "aws_unavailable"
+
+
+class NotFound(EmailhubError):
+    code = "not_found"
+
+
+class ConditionFailed(EmailhubError):
+    """A conditional write lost: the item was not in the expected state."""
+
+    code = "condition_failed"
+
+
+class SendError(EmailhubError):
+    """SES refused or failed a send. `kind` says what the worker does next:
+    "transient" retries with backoff, "permanent" and "park" fail the email
+    and park it in the dead-letter queue."""
+
+    def __init__(self, message, *, code, kind):
+        super().__init__(message, code=code)
+        self.kind = kind
+
+
+class UnverifiedIdentities(EmailhubError):
+    """SES sandbox: addresses that must be verified before sending."""
+
+    code = "unverified_identity"
+
+    def __init__(self, addresses):
+        self.addresses = sorted(addresses)
+        super().__init__(
+            "The SES sandbox only sends between verified identities. Verify "
+            + ", ".join(self.addresses)
+            + " (python manage.py verify_identity ADDRESS) or leave the sandbox."
+        )
+
+
+class IdempotencyConflict(EmailhubError):
+    code = "idempotency_key_reused"
+
+
+class EnqueueFailed(EmailhubError):
+    code = "queue_unavailable"

@@ -1,0 +1,55 @@
+"""The local AWS emulator: moto's server mode, in-process.
+
+Local development and tests only; nothing here is imported in production."""
+
+import functools
+import logging
+import socket
+import threading
+from urllib.parse import urlparse
+
+_WRITE_LOCK = threading.RLock()
+_ATOMIC_METHODS = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item")
+
+
+def make_dynamodb_atomic():
+    """Real DynamoDB applies each conditional write atomically; moto checks and
+    writes in plain Python, so two threads can both pass one condition. One
+    lock around moto's item operations restores the guarantee the code relies on."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _ATOMIC_METHODS:
+        original = getattr(DynamoDBBackend, name)
+        if getattr(original, "_emailhub_atomic", False):
+            continue
+
+        @functools.wraps(original)
+        def locked(self, *args, _original=original, **kwargs):
+            with _WRITE_LOCK:
+                return _original(self, *args, **kwargs)
+
+        locked._emailhub_atomic = True
+        setattr(DynamoDBBackend, name, locked)
+
+
+def port_in_use(host, port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex((host, port)) == 0
+
+
+def emulator_start(endpoint_url):
+    """Start moto's server on the endpoint's host and port (127.0.0.1 only)."""
+    from moto.server import ThreadedMotoServer
+
+    parsed = urlparse(endpoint_url)
+    host, port = parsed.hostname, parsed.port or 5000
+    if host not in ("127.0.0.1", "localhost"):
+        raise RuntimeError(f"The local emulator only listens on 127.0.0.1, not {host}.")
+    if port_in_use("127.0.0.1", port):
+        raise RuntimeError(f"Port {port} is taken: is another `make run` still running? "
+                           "Stop it or set AWS_ENDPOINT_URL to another port.")
+    make_dynamodb_atomic()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call drowns the useful output
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server

@@ -1,0 +1,61 @@
+"""`make run`: the whole stack on this machine, against an in-process AWS emulator."""
+
+import os
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from emailhub.apikeys import api_key_create
+from emailhub.aws import clients
+
+
+class Command(BaseCommand):
+    help = "Start the AWS emulator, bootstrap it, and serve Emailhub with its worker on 127.0.0.1."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+
+    def handle(self, *args, port, **options):
+        if settings.PRODUCTION or not settings.AWS_ENDPOINT_URL:
+            raise CommandError("run_local is for local mode only (AWS_ENDPOINT_URL must point at the emulator).")
+        from emailhub.local.emulator import emulator_start
+        from emailhub.local.poller import OutboxPoller
+
+        try:
+            emulator = emulator_start(settings.AWS_ENDPOINT_URL)
+        except RuntimeError as err:
+            raise CommandError(str(err)) from err
+        clients.reset()
+        poller = None
+        try:
+            self.stdout.write(f"AWS emulator on {settings.AWS_ENDPOINT_URL}")
+            call_command("bootstrap_aws", stdout=self.stdout)
+            call_command("migrate", verbosity=0)
+            self._superuser()
+            key, secret = api_key_create(name="local")
+            poller = OutboxPoller()
+            poller.start()
+            self.stdout.write(self.style.SUCCESS(
+                f"\nWorker polling the outbox. API key ({key.prefix}):\n\n    export KEY={secret}\n\n"
+                f"Dashboard: http://127.0.0.1:{port}/admin/   API docs: http://127.0.0.1:{port}/api/docs\n"
+            ))
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+        finally:
+            if poller:
+                poller.stop()
+            emulator.stop()
+            self.stdout.write("Stopped the worker and the AWS emulator.")
+
+    def _superuser(self):
+        username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
+        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
+        users = get_user_model()
+        shown = password or secrets.token_urlsafe(12)
+        user, _ = users.objects.get_or_create(username=username, defaults={"email": ""})
+        user.is_staff = user.is_superuser = True
+        user.set_password(shown)
+        user.save()
+        self.stdout.write(f"Staff user {username!r}" + ("" if password else f", password {shown}"))

@@ -1,0 +1,55 @@
+"""Turn a stored request into SES send arguments.
+
+Plain emails use SES's simple content. Attachments or custom headers need a
+raw MIME message, built with Django's email classes, which refuse CR/LF in
+headers."""
+
+import base64
+
+from django.core.mail import EmailMultiAlternatives
+
+
+def needs_raw(request):
+    return bool(request.get("attachments") or request.get("headers"))
+
+
+def ses_arguments(*, request, sender, configuration_set):
+    arguments = {
+        "sender": sender,
+        "to": request["to"],
+        "cc": request.get("cc", []),
+        "bcc": request.get("bcc", []),
+        "reply_to": request.get("reply_to", []),
+        "subject": request["subject"],
+        "text": request.get("text"),
+        "html": request.get("html"),
+        "tags": request.get("tags", {}),
+        "raw": None,
+        "configuration_set": configuration_set,
+    }
+    if needs_raw(request):
+        arguments["raw"] = mime_bytes(request=request, sender=sender)
+    return arguments
+
+
+def mime_bytes(*, request, sender):
+    message = EmailMultiAlternatives(
+        subject=request["subject"],
+        body=request.get("text") or "",
+        from_email=sender,
+        to=request["to"],
+        cc=request.get("cc") or None,
+        reply_to=request.get("reply_to") or None,
+        headers=request.get("headers") or None,
+    )
+    if request.get("html"):
+        if request.get("text"):
+            message.attach_alternative(request["html"], "text/html")
+        else:
+            message.body = request["html"]
+            message.content_subtype = "html"
+    for attachment in request.get("attachments", []):
+        message.attach(
+            attachment["filename"], base64.b64decode(attachment["content"]), attachment["content_type"]
+        )
+    return message.message().as_bytes()

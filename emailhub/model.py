@@ -1,0 +1,119 @@
+"""The DynamoDB data model: one table, its keys, indexes and statuses.
+
+Access patterns and the key or index that serves each (never a Scan):
+- an email by id ..................... pk=EMAIL#<id>, sk=EMAIL
+- emails by status over time ......... status-index: status_day=<status>#<day>, created_at
+- all emails over time ............... feed-index:   feed=EMAIL#<day>, created_at
+- emails by recipient ................ recipient-index on RCPT items: rcpt=<address>, created_at
+- an email by SES message id ......... ses-message-index: ses_message_id
+- idempotency records ................ pk=IDEM#<key prefix>#<key>
+- API keys by prefix / all keys ...... pk=APIKEY#<prefix>; feed-index: feed=APIKEY
+Partitions are per status *and day*, so no single status partition is hot.
+Every item carries `expires_at` (epoch seconds), the table's TTL attribute.
+"""
+
+import os
+import time
+import uuid
+from datetime import datetime, timezone
+
+QUEUED = "queued"
+SENDING = "sending"
+RETRYING = "retrying"
+SENT = "sent"
+FAILED = "failed"
+STATUSES = (QUEUED, SENDING, RETRYING, SENT, FAILED)
+IN_FLIGHT = (QUEUED, SENDING, RETRYING)
+
+STATUS_INDEX = "status-index"
+FEED_INDEX = "feed-index"
+RECIPIENT_INDEX = "recipient-index"
+SES_MESSAGE_INDEX = "ses-message-index"
+
+# What list pages need, copied into the status and feed indexes.
+SUMMARY_ATTRIBUTES = [
+    "id", "status", "updated_at", "summary", "attempts", "last_error", "ses_message_id",
+]
+
+
+def _index(name, hash_key, range_key=None, projection=None):
+    schema = [{"AttributeName": hash_key, "KeyType": "HASH"}]
+    if range_key:
+        schema.append({"AttributeName": range_key, "KeyType": "RANGE"})
+    return {"IndexName": name, "KeySchema": schema, "Projection": projection or {"ProjectionType": "KEYS_ONLY"}}
+
+
+def table_spec(name):
+    include = {"ProjectionType": "INCLUDE", "NonKeyAttributes": SUMMARY_ATTRIBUTES}
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [
+            {"AttributeName": attr, "AttributeType": "S"}
+            for attr in ("pk", "sk", "status_day", "feed", "rcpt", "created_at", "ses_message_id")
+        ],
+        "GlobalSecondaryIndexes": [
+            _index(STATUS_INDEX, "status_day", "created_at", include),
+            _index(FEED_INDEX, "feed", "created_at", include),
+            _index(RECIPIENT_INDEX, "rcpt", "created_at",
+                   {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["email_id"]}),
+            _index(SES_MESSAGE_INDEX, "ses_message_id"),
+        ],
+    }
+
+
+TTL_ATTRIBUTE = "expires_at"
+
+
+def now():
+    return datetime.now(timezone.utc)
+
+
+def iso(moment):
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso(value):
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+def epoch(moment):
+    return int(moment.timestamp())
+
+
+def new_email_id(moment=None):
+    """A UUIDv7: time-ordered, and its creation day can be read back from it."""
+    millis = int((moment or now()).timestamp() * 1000)
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis << 80) | rand
+    value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
+    return str(uuid.UUID(int=value))
+
+
+def email_created_day(email_id):
+    millis = uuid.UUID(email_id).int >> 80
+    return time.strftime("%Y-%m-%d", time.gmtime(millis / 1000))
+
+
+def is_email_id(value):
+    try:
+        return uuid.UUID(value).version == 7 and str(uuid.UUID(value)) == value
+    except (ValueError, AttributeError, TypeError):
+        return False
+
+
+def email_key(email_id):
+    return f"EMAIL#{email_id}", "EMAIL"
+
+
+def status_day(status, email_id):
+    return f"{status}#{email_created_day(email_id)}"
+
+
+def email_feed(email_id):
+    return f"EMAIL#{email_created_day(email_id)}"

@@ -1,0 +1,177 @@
+"""Request and response schemas of the REST API (pydantic, served as OpenAPI).
+
+Validation errors carry a machine-readable `type` that the API returns as the
+error code: unknown_field, missing_field, invalid_address, header_injection,
+too_many_recipients, missing_body, invalid_attachment, invalid_tag, ..."""
+
+import base64
+import binascii
+import re
+from typing import Annotated, Literal, Optional, Union
+
+from django.conf import settings
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from emailhub.addresses import InvalidAddress, has_line_break, parse_mailbox
+
+# The codes our validators raise; the API passes them through as error codes.
+ERROR_CODES = {
+    "invalid_address", "header_injection", "too_many_recipients", "missing_body", "missing_field",
+    "invalid_attachment", "invalid_tag", "invalid_header",
+}
+_TAG = re.compile(r"^[A-Za-z0-9_\-]{1,256}$")
+_HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # printable ASCII except ':'
+_CONTENT_TYPE = re.compile(r"^[\w.+\-]+/[\w.+\-]+$")
+# Headers the message builder sets itself; a request may not override them.
+RESERVED_HEADERS = {
+    "from", "to", "cc", "bcc", "subject", "reply-to", "sender", "date", "message-id",
+    "mime-version", "content-type", "content-transfer-encoding", "return-path",
+}
+
+
+def _no_line_breaks(value):
+    if isinstance(value, str) and has_line_break(value):
+        raise PydanticCustomError("header_injection", "Line breaks are not allowed in header fields.")
+    return value
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else value
+
+
+def _mailbox(value):
+    _no_line_breaks(value)
+    try:
+        return str(parse_mailbox(value))
+    except InvalidAddress as err:
+        raise PydanticCustomError("invalid_address", str(err)) from err
+
+
+HeaderText = Annotated[str, BeforeValidator(_no_line_breaks)]
+MailboxStr = Annotated[str, BeforeValidator(_mailbox)]
+MailboxList = Annotated[list[MailboxStr], BeforeValidator(_as_list)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
+
+
+class AttachmentIn(Strict):
+    filename: HeaderText = Field(min_length=1, max_length=255)
+    content_type: HeaderText = Field("application/octet-stream", max_length=255)
+    content: str = Field(description="The file's bytes, base64-encoded.")
+
+    @field_validator("content_type")
+    @classmethod
+    def _content_type(cls, value):
+        if not _CONTENT_TYPE.match(value):
+            raise PydanticCustomError("invalid_attachment", "content_type must look like type/subtype.")
+        return value
+
+    @field_validator("content")
+    @classmethod
+    def _base64(cls, value):
+        try:
+            base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as err:
+            raise PydanticCustomError("invalid_attachment", "content must be base64.") from err
+        return value
+
+
+class SendEmailIn(Strict):
+    sender: Optional[MailboxStr] = Field(None, alias="from", description="Defaults to the configured sender.")
+    to: MailboxList = Field(description="One address or a list.")
+    cc: MailboxList = []
+    bcc: MailboxList = []
+    reply_to: MailboxList = []
+    subject: HeaderText = Field(min_length=1, max_length=998)
+    text: Optional[str] = None
+    html: Optional[str] = None
+    tags: dict[str, str] = Field({}, description="SES message tags, name to value.")
+    headers: dict[str, str] = Field({}, description="Extra headers, e.g. List-Unsubscribe.")
+    attachments: list[AttachmentIn] = []
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags):
+        for name, value in tags.items():
+            if not _TAG.match(name) or not _TAG.match(value):
+                raise PydanticCustomError(
+                    "invalid_tag", "Tag names and values are 1-256 letters, digits, '_' or '-'."
+                )
+        return tags
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, headers):
+        for name, value in headers.items():
+            _no_line_breaks(name)
+            _no_line_breaks(value)
+            if not _HEADER_NAME.match(name) or name.lower() in RESERVED_HEADERS:
+                raise PydanticCustomError("invalid_header", f"Header {name!r} cannot be set.")
+        return headers
+
+    @model_validator(mode="after")
+    def _whole_message(self):
+        if not self.to:
+            raise PydanticCustomError("missing_field", "At least one 'to' address is required.")
+        total = len(self.to) + len(self.cc) + len(self.bcc)
+        limit = settings.EMAILHUB_MAX_RECIPIENTS
+        if total > limit:
+            raise PydanticCustomError(
+                "too_many_recipients", "{total} recipients; at most {limit} in to, cc and bcc together.",
+                {"total": total, "limit": limit},
+            )
+        if not (self.text or self.html):
+            raise PydanticCustomError("missing_body", "Give 'text', 'html' or both.")
+        return self
+
+    def as_request(self):
+        """The canonical request that is stored and hashed for idempotency."""
+        return self.model_dump(by_alias=False)
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: Optional[str] = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class AcceptedOut(BaseModel):
+    id: str
+    status: str
+    created_at: str
+
+
+class EventOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    at: str
+    type: str
+
+
+class EmailOut(BaseModel):
+    id: str
+    status: str
+    created_at: str
+    updated_at: str
+    sender: str
+    to: list[str]
+    subject: str
+    tags: dict[str, str]
+    attempts: int
+    last_error: Optional[dict] = None
+    ses_message_id: Optional[str] = None
+    sent_at: Optional[str] = None
+    events: list[EventOut]
+
+
+class HealthOut(BaseModel):
+    status: Union[Literal["ok"], Literal["unavailable"]]
+    checks: dict[str, dict]

@@ -1,0 +1,296 @@
+"""The send pipeline's services: the only place that orchestrates.
+
+The API, the worker and the dashboard call these keyword-only functions and
+contain no business logic of their own.
+"""
+
+import hashlib
+import json
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+
+from emailhub import model
+from emailhub.addresses import parse_mailbox
+from emailhub.aws import dynamodb, ses, sqs
+from emailhub.emails import email_get, email_item, email_transition, event, recipient_items
+from emailhub.errors import (
+    AwsUnavailable, ConditionFailed, EmailhubError, EnqueueFailed, IdempotencyConflict, SendError,
+)
+from emailhub.identities import identities_check_sandbox
+from emailhub.messages import ses_arguments
+from emailhub.payloads import payload_load, payload_store
+
+logger = logging.getLogger(__name__)
+
+
+class EmailBusy(EmailhubError):
+    """Another worker holds the email right now; try the message again later."""
+
+    code = "email_busy"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    body: dict
+    replayed: bool = False
+
+
+# --- accepting ---------------------------------------------------------------
+
+def email_send(*, request, api_key_prefix, idempotency_key=None, extra=None):
+    """Accept an email: check the sandbox, store it, put it on the outbox.
+
+    `request` is SendEmailIn.as_request(). With an idempotency key, the same
+    key and request return the first answer and send nothing more; the same
+    key with another request raises IdempotencyConflict."""
+    request = {**request, "sender": request.get("sender") or settings.EMAILHUB_DEFAULT_FROM}
+    recipients = [parse_mailbox(a).address for f in ("to", "cc", "bcc") for a in request.get(f, [])]
+    identities_check_sandbox(addresses=[parse_mailbox(request["sender"]).address, *recipients])
+
+    moment = model.now()
+    email_id = model.new_email_id(moment)
+    expires_at = model.epoch(moment + timedelta(days=settings.EMAILHUB_RETENTION_DAYS))
+    body = {"id": email_id, "status": model.QUEUED, "created_at": model.iso(moment)}
+    item = email_item(
+        email_id=email_id, moment=moment, summary=_summary(request), expires_at=expires_at,
+        payload=payload_store(email_id=email_id, request=request),
+        api_key_prefix=api_key_prefix, idempotency_key=idempotency_key, extra=extra,
+    )
+    puts = [(item, "attribute_not_exists(pk)", None, None)]
+    puts += [(r, None, None, None) for r in recipient_items(
+        email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at)]
+    if idempotency_key:
+        puts.insert(0, _idempotency_put(api_key_prefix, idempotency_key, request, body, moment))
+    try:
+        dynamodb.transact_put(puts)
+    except ConditionFailed:
+        if idempotency_key:
+            return _replay(api_key_prefix, idempotency_key, request)
+        raise
+    try:
+        outbox_enqueue(email_id=email_id)
+    except AwsUnavailable as err:
+        _forget(email_id, api_key_prefix, idempotency_key, [p[0] for p in puts])
+        raise EnqueueFailed("The outbox queue is unavailable; nothing was accepted. Retry later.") from err
+    return Accepted(body=body)
+
+
+def _summary(request):
+    """What list pages and the status API show without loading the payload."""
+    return {
+        "sender": request["sender"],
+        "to": request["to"],
+        "cc": request.get("cc", []),
+        "bcc_count": len(request.get("bcc", [])),
+        "subject": request["subject"],
+        "tags": request.get("tags", {}),
+        "attachments": len(request.get("attachments", [])),
+    }
+
+
+def _request_hash(request):
+    return hashlib.sha256(json.dumps(request, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _idempotency_key(api_key_prefix, idempotency_key):
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    return f"IDEM#{api_key_prefix}#{digest}", "IDEM"
+
+
+def _idempotency_put(api_key_prefix, idempotency_key, request, body, moment):
+    pk, sk = _idempotency_key(api_key_prefix, idempotency_key)
+    ttl = timedelta(hours=settings.EMAILHUB_IDEMPOTENCY_TTL_HOURS)
+    item = {
+        "pk": pk, "sk": sk, "idempotency_key": idempotency_key, "request_hash": _request_hash(request),
+        "response": body, "email_id": body["id"], "created_at": model.iso(moment),
+        model.TTL_ATTRIBUTE: model.epoch(moment + ttl),
+    }
+    # TTL deletion lags expiry by up to days: an expired record counts as absent.
+    condition = "attribute_not_exists(pk) OR expires_at < :now"
+    return item, condition, None, {":now": model.epoch(moment)}
+
+
+def _replay(api_key_prefix, idempotency_key, request):
+    record = dynamodb.get(*_idempotency_key(api_key_prefix, idempotency_key))
+    if record is None:
+        raise AwsUnavailable("The idempotency record vanished while being read; retry.")
+    if record["request_hash"] != _request_hash(request):
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used with a different request. "
+            "Use a new key for a new email."
+        )
+    _reenqueue_if_stranded(record["email_id"])
+    return Accepted(body=record["response"], replayed=True)
+
+
+def _reenqueue_if_stranded(email_id):
+    """A crash between storing and enqueuing leaves an email `queued` with no
+    message: a retried request puts it back on the outbox (the worker's
+    conditional claim makes an extra message harmless)."""
+    email = email_get(email_id)
+    if not email or email["status"] != model.QUEUED:
+        return
+    age = (model.now() - model.parse_iso(email["created_at"])).total_seconds()
+    if age >= settings.EMAILHUB_REENQUEUE_AFTER_SECONDS:
+        outbox_enqueue(email_id=email_id)
+
+
+def _forget(email_id, api_key_prefix, idempotency_key, items):
+    """Undo an acceptance whose enqueue failed, so a retry starts afresh."""
+    try:
+        for item in items:
+            if item["pk"] != f"EMAIL#{email_id}" or item["sk"] != "EMAIL":
+                dynamodb.delete(item["pk"], item["sk"])
+        dynamodb.delete(*model.email_key(email_id), condition="#s = :queued",
+                        names={"#s": "status"}, values={":queued": model.QUEUED})
+    except EmailhubError:
+        logger.exception("Could not undo email %s; it stays queued for the stuck-email sweep", email_id)
+
+
+def outbox_enqueue(*, email_id, delay_seconds=0):
+    return sqs.send(settings.EMAILHUB_OUTBOX_QUEUE, {"email_id": email_id}, delay_seconds=delay_seconds)
+
+
+# --- delivering --------------------------------------------------------------
+
+def email_deliver(*, email_id):
+    """Send one email from the outbox. Returns what happened: "sent",
+    "retrying", "failed", "duplicate" or "missing". Raises EmailBusy when
+    another worker holds the email, AwsUnavailable when AWS is unreachable:
+    in both cases the outbox message must be tried again."""
+    claim_id = uuid.uuid4().hex
+    moment = model.now()
+    try:
+        email = email_transition(
+            email_id, to_status=model.SENDING, expect_statuses=(model.QUEUED, model.RETRYING),
+            moment=moment, increments={"attempts": 1},
+            set_attrs={"claim_id": claim_id,
+                       "lease_until": model.epoch(moment) + settings.EMAILHUB_CLAIM_LEASE_SECONDS},
+        )
+    except ConditionFailed:
+        return _not_claimable(email_id)
+    return _attempt(email, claim_id)
+
+
+def _attempt(email, claim_id):
+    attempt = email["attempts"]
+    try:
+        arguments = ses_arguments(
+            request=payload_load(email=email), sender=email["summary"]["sender"],
+            configuration_set=settings.EMAILHUB_SES_CONFIGURATION_SET,
+        )
+    except (KeyError, ValueError, TypeError) as err:
+        # Only a corrupt stored request gets here; sending again cannot help.
+        failure = SendError(f"The stored request cannot be built into an email: {err}",
+                            code="invalid_message", kind=ses.PERMANENT)
+        return _fail(email, claim_id, failure, attempt)
+    try:
+        message_id = ses.send(**arguments)
+    except SendError as err:
+        if err.kind == ses.TRANSIENT and attempt < settings.EMAILHUB_MAX_ATTEMPTS:
+            return _retry(email, claim_id, err, attempt)
+        return _fail(email, claim_id, err, attempt)
+    moment = model.now()
+    email_transition(
+        email["id"], to_status=model.SENT, claim_id=claim_id, moment=moment,
+        events=[event("sent", moment, attempt=attempt, ses_message_id=message_id)],
+        set_attrs={"ses_message_id": message_id, "sent_at": model.iso(moment)},
+        remove_attrs=("claim_id", "lease_until"),
+    )
+    return "sent"
+
+
+def _error(err, attempt, moment):
+    return {"code": err.code, "message": err.message, "kind": err.kind, "attempt": attempt, "at": model.iso(moment)}
+
+
+def retry_delay(attempt):
+    """Exponential backoff with jitter: about base * 2^(attempt-1) seconds,
+    randomised over its upper half, capped by SQS's 15-minute delay limit."""
+    ceiling = min(settings.EMAILHUB_RETRY_MAX_SECONDS, 900,
+                  settings.EMAILHUB_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+    return max(1, int(ceiling / 2 + random.uniform(0, ceiling / 2)))
+
+
+def _retry(email, claim_id, err, attempt):
+    moment = model.now()
+    delay = retry_delay(attempt)
+    email_transition(
+        email["id"], to_status=model.RETRYING, claim_id=claim_id, moment=moment,
+        events=[event("attempt_failed", moment, attempt=attempt, code=err.code, message=err.message,
+                      kind=err.kind, retry_in_seconds=delay)],
+        set_attrs={"last_error": _error(err, attempt, moment),
+                   "next_attempt_at": model.iso(moment + timedelta(seconds=delay))},
+        remove_attrs=("claim_id", "lease_until"),
+    )
+    # If this enqueue fails the exception makes SQS redeliver the current
+    # message, which finds the email `retrying` and claims it again.
+    outbox_enqueue(email_id=email["id"], delay_seconds=delay)
+    return "retrying"
+
+
+def _fail(email, claim_id, err, attempt, expect_statuses=None):
+    moment = model.now()
+    exhausted = err.kind == ses.TRANSIENT
+    error = _error(err, attempt, moment)
+    if exhausted:
+        error = {**error, "code": "attempts_exhausted",
+                 "message": f"Gave up after {attempt} attempts; last error {err.code}: {err.message}"}
+    failed = email_transition(
+        email["id"], to_status=model.FAILED, claim_id=claim_id, expect_statuses=expect_statuses,
+        moment=moment,
+        events=[event("failed", moment, attempt=attempt, code=error["code"], message=error["message"],
+                      kind=err.kind, ses_error=err.code if exhausted else None)],
+        set_attrs={"last_error": error, "failed_at": model.iso(moment)},
+        remove_attrs=("claim_id", "lease_until"),
+    )
+    email_park(email=failed)
+    return "failed"
+
+
+def email_park(*, email):
+    """Put a failed email on the dead-letter queue with everything a human
+    needs to judge it, then record where it went."""
+    body = {
+        "email_id": email["id"],
+        "error": email.get("last_error"),
+        "attempts": email.get("attempts", 0),
+        "failed_at": email.get("failed_at"),
+        "summary": email["summary"],
+    }
+    body.update({"request": email["request"]} if "request" in email else {"payload_ref": email["payload_ref"]})
+    message_id = sqs.send(settings.EMAILHUB_DLQ, body)
+    moment = model.now()
+    email_transition(email["id"], moment=moment, set_attrs={"dlq_message_id": message_id},
+                     events=[event("parked", moment, dlq_message_id=message_id)])
+    return message_id
+
+
+def _not_claimable(email_id):
+    """The claim lost: decide what the outbox message means now."""
+    email = email_get(email_id)
+    if email is None:
+        logger.warning("Outbox message for unknown email %s dropped", email_id)
+        return "missing"
+    if email["status"] == model.SENDING:
+        if email.get("lease_until", 0) > model.epoch(model.now()):
+            raise EmailBusy(f"Email {email_id} is being sent by another worker.")
+        # The worker holding it stopped mid-send: SES may or may not have sent
+        # it. Sending again could send twice, so a human decides.
+        unknown = SendError(
+            "A worker stopped while sending this email; SES may or may not have sent it. "
+            "Check with the recipient before resending.", code="outcome_unknown", kind=ses.PERMANENT)
+        try:
+            return _fail(email, email.get("claim_id"), unknown, email.get("attempts", 0),
+                         expect_statuses=(model.SENDING,))
+        except ConditionFailed:
+            return _not_claimable(email_id)
+    if email["status"] == model.FAILED and not email.get("dlq_message_id"):
+        email_park(email=email)  # a previous park was interrupted
+        return "failed"
+    return "duplicate"

@@ -1,0 +1,158 @@
+"""One settings module, driven by environment variables.
+
+Local mode (the default) needs no configuration: it talks to the embedded AWS
+emulator that `make run` starts on 127.0.0.1:5000. Production mode
+(EMAILHUB_ENV=production, or running inside AWS Lambda) refuses to start
+without a real secret and talks to real AWS.
+
+Code reads the EMAILHUB_* and AWS_* values through `django.conf.settings` at
+call time, so tests can override any of them.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name, default=None):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def env_bool(name, default):
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_int(name, default):
+    value = env(name)
+    return default if value is None else int(value)
+
+
+def env_list(name, default=""):
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+ENVIRONMENT = env(
+    "EMAILHUB_ENV", "production" if env("AWS_LAMBDA_FUNCTION_NAME") else "local"
+)
+PRODUCTION = ENVIRONMENT == "production"
+
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. Production mode needs a long random secret "
+            "in the DJANGO_SECRET_KEY environment variable."
+        )
+    SECRET_KEY = "local-mode-only-not-a-secret"
+
+DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "ninja",
+    "emailhub",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "emailhub.urls"
+WSGI_APPLICATION = "emailhub.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Only staff users and Django's own tables live here; the send path never
+# touches the relational database.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=0
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"emailhub": {"handlers": ["console"], "level": env("EMAILHUB_LOG_LEVEL", "INFO")}},
+}
+
+# --- AWS -------------------------------------------------------------------
+AWS_REGION = env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"))
+# Unset means real AWS; set means an emulator. Local mode points at the
+# emulator that the local runner starts.
+AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", None if PRODUCTION else "http://127.0.0.1:5000")
+
+EMAILHUB_TABLE = env("EMAILHUB_TABLE", "emailhub")
+EMAILHUB_OUTBOX_QUEUE = env("EMAILHUB_OUTBOX_QUEUE", "emailhub-outbox")
+EMAILHUB_DLQ = env("EMAILHUB_DLQ", "emailhub-dlq")
+EMAILHUB_PAYLOAD_BUCKET = env("EMAILHUB_PAYLOAD_BUCKET", "emailhub-payloads")
+EMAILHUB_SES_CONFIGURATION_SET = env("EMAILHUB_SES_CONFIGURATION_SET", "emailhub")
+
+# --- Sending ---------------------------------------------------------------
+EMAILHUB_DEFAULT_FROM = env("EMAILHUB_DEFAULT_FROM", "no-reply@example.com")
+EMAILHUB_SES_SANDBOX = env_bool("EMAILHUB_SES_SANDBOX", True)
+EMAILHUB_MAX_RECIPIENTS = env_int("EMAILHUB_MAX_RECIPIENTS", 50)
+EMAILHUB_MAX_REQUEST_BYTES = env_int("EMAILHUB_MAX_REQUEST_BYTES", 5 * 1024 * 1024)
+# Requests larger than this are stored in S3 instead of inside the DynamoDB item
+# (400 KB item limit) and the SQS dead-letter message (256 KiB).
+EMAILHUB_INLINE_PAYLOAD_BYTES = env_int("EMAILHUB_INLINE_PAYLOAD_BYTES", 100 * 1024)
+EMAILHUB_MAX_ATTEMPTS = env_int("EMAILHUB_MAX_ATTEMPTS", 5)
+EMAILHUB_RETRY_BASE_SECONDS = env_int("EMAILHUB_RETRY_BASE_SECONDS", 2)
+EMAILHUB_RETRY_MAX_SECONDS = env_int("EMAILHUB_RETRY_MAX_SECONDS", 900)
+# How long a worker may hold an email in `sending` before its outcome is
+# considered unknown (must exceed the worker's timeout).
+EMAILHUB_CLAIM_LEASE_SECONDS = env_int("EMAILHUB_CLAIM_LEASE_SECONDS", 120)
+EMAILHUB_RETENTION_DAYS = env_int("EMAILHUB_RETENTION_DAYS", 90)
+EMAILHUB_IDEMPOTENCY_TTL_HOURS = max(24, env_int("EMAILHUB_IDEMPOTENCY_TTL_HOURS", 24))
+# A replayed request whose email is still `queued` after this long is put on
+# the outbox again (a crash between accepting and enqueuing must not lose it).
+EMAILHUB_REENQUEUE_AFTER_SECONDS = env_int("EMAILHUB_REENQUEUE_AFTER_SECONDS", 60)
+EMAILHUB_API_KEY_CACHE_SECONDS = env_int("EMAILHUB_API_KEY_CACHE_SECONDS", 60)
+EMAILHUB_IDENTITY_CACHE_SECONDS = env_int("EMAILHUB_IDENTITY_CACHE_SECONDS", 300)
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = EMAILHUB_MAX_REQUEST_BYTES
