@@ -6,7 +6,7 @@ import json
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
-from ninja import Header, NinjaAPI
+from ninja import Header, NinjaAPI, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
@@ -159,4 +159,4 @@ def get_email(request, email_id: str):
 @api.get("health", response={200: HealthOut, 503: HealthOut}, summary="Reachability of each AWS dependency")
 def health(request):
     ok, checks = health_check()
-    return (200 if ok else 503), {"status": "ok" if ok else "unavailable", "checks": checks}
+    return Status(200 if ok else 503, {"status": "ok" if ok else "unavailable", "checks": checks})

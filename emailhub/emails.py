@@ -9,8 +9,8 @@ from emailhub import model
 from emailhub.aws import dynamodb
 
 
-def event(kind, moment, **details):
-    return {"at": model.iso(moment), "type": kind, **{k: v for k, v in details.items() if v is not None}}
+def event(event_type, moment, **details):
+    return {"at": model.iso(moment), "type": event_type, **{k: v for k, v in details.items() if v is not None}}
 
 
 def email_get(email_id):

@@ -214,7 +214,7 @@ def retry_delay(attempt):
     randomised over its upper half, capped by SQS's 15-minute delay limit."""
     ceiling = min(settings.EMAILHUB_RETRY_MAX_SECONDS, 900,
                   settings.EMAILHUB_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
-    return max(1, int(ceiling / 2 + random.uniform(0, ceiling / 2)))
+    return int(ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
 def _retry(email, claim_id, err, attempt):

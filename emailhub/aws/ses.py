@@ -125,13 +125,13 @@ def identities():
 
 def configuration_set_ensure(name):
     """Create the configuration set; False when it already existed."""
+    if _ses("get_configuration_set", ConfigurationSetName=name) is not None:
+        return False
     try:
         call("sesv2", "create_configuration_set", ConfigurationSetName=name)
-        return True
     except ClientError as err:
-        if error_code(err) in ("AlreadyExistsException", "ConfigurationSetAlreadyExists"):
-            return False
         raise AwsUnavailable(f"SES create_configuration_set: {error_message(err)}") from err
+    return True
 
 
 def send_quota():

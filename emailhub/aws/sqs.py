@@ -96,10 +96,13 @@ def queue_ensure(name, attributes):
 
 
 def _normal(value):
+    """Compare attribute values as SQS means them: JSON policies by content,
+    numbers whether given as 5 or "5"."""
     try:
-        return json.loads(value) if value and value.startswith("{") else value
+        parsed = json.loads(value) if value and value.startswith("{") else value
     except ValueError:
         return value
+    return {k: str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else parsed
 
 
 def queue_arn(name):

@@ -1,0 +1,369 @@
+#!/usr/bin/env python
+"""Benchmark of the send path: Emailhub's API + worker next to a bare boto3 handler.
+
+Sends N emails through POST /send-email (django.test.Client) and the outbox
+worker (emailhub.local.poller.poll_once), in one process, against moto's
+in-process emulator (`mock_aws`: no network, no server). In the same run a
+bare handler written here for the comparison does what a naive
+implementation does for one email: SES SendEmail + DynamoDB PutItem.
+
+Prints, for both: emails/s, AWS calls per accepted and per sent email
+(counted by wrapping botocore's BaseClient._make_api_call, which every
+client goes through, whichever session made it), and the CPU milliseconds
+per email spent outside AWS calls. With in-process moto, the emulator's CPU
+is spent inside the AWS call, which is why that time is subtracted.
+A warm-up (client creation, imports, queue-URL and API-key lookups) runs
+first and is excluded from every per-email figure.
+
+Targets: at most 6 AWS calls per sent email (API key lookups cached), and our
+CPU per email outside AWS calls at most 2x the bare handler's. Missing a
+target still exits 0 (this is a measurement); an email that does not end
+`sent` exits 1.
+
+Usage: .venv/bin/python benchmarks/send_path.py [--emails 200] [--warmup 20]
+"""
+
+import argparse
+import gc
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# Offline before anything imports boto3 or Django: fake credentials, no
+# endpoint from the shell, so nothing can reach real AWS.
+for _var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_var, None)
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ["DJANGO_SETTINGS_MODULE"] = "emailhub.settings"
+
+import boto3  # noqa: E402
+import botocore.client  # noqa: E402
+import django  # noqa: E402
+from moto import mock_aws  # noqa: E402
+from moto.core.botocore_stubber import BotocoreStubber  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from emailhub import apikeys, identities  # noqa: E402
+from emailhub.addresses import parse_mailbox  # noqa: E402
+from emailhub.aws import clients, sqs  # noqa: E402
+from emailhub.bootstrap import aws_resources_ensure  # noqa: E402
+from emailhub.local.emulator import make_dynamodb_atomic  # noqa: E402
+from emailhub.local.poller import poll_once  # noqa: E402
+from emailhub.selectors import email_status  # noqa: E402
+
+RECIPIENT = "bench-recipient@example.com"
+MAX_CALLS_PER_SENT = 6
+MAX_CPU_RATIO = 2.0
+
+
+# --- metering AWS calls --------------------------------------------------------
+
+class Meter:
+    """Counts AWS calls and the time spent inside them.
+
+    `aws_*` is time inside BaseClient._make_api_call: botocore's own work
+    (validation, serialisation, signing, parsing) plus, with mock_aws, the
+    emulator's. `emulator_*` is the emulator's share alone (moto's
+    before-send stub), so the botocore share can be shown too."""
+
+    def __init__(self):
+        self.enabled = False
+        self.reset()
+
+    def reset(self):
+        self.calls = Counter()
+        self.aws_cpu = self.aws_wall = 0.0
+        self.emulator_cpu = self.emulator_wall = 0.0
+        self.emulator_cpu_by_op = Counter()
+        self._depth = 0
+        self._operation = None
+
+    def install(self):
+        meter = self
+        original_call = botocore.client.BaseClient._make_api_call
+        original_stub = BotocoreStubber.process_request
+
+        def _make_api_call(client, operation_name, api_params):
+            if not meter.enabled or meter._depth:
+                return original_call(client, operation_name, api_params)
+            operation = f"{client.meta.service_model.service_name}.{operation_name}"
+            meter.calls[operation] += 1
+            meter._operation = operation
+            meter._depth += 1
+            cpu, wall = time.process_time(), time.perf_counter()
+            try:
+                return original_call(client, operation_name, api_params)
+            finally:
+                meter.aws_cpu += time.process_time() - cpu
+                meter.aws_wall += time.perf_counter() - wall
+                meter._depth -= 1
+
+        def process_request(stubber, request):
+            if not meter.enabled:
+                return original_stub(stubber, request)
+            cpu, wall = time.process_time(), time.perf_counter()
+            try:
+                return original_stub(stubber, request)
+            finally:
+                spent = time.process_time() - cpu
+                meter.emulator_cpu += spent
+                meter.emulator_wall += time.perf_counter() - wall
+                meter.emulator_cpu_by_op[meter._operation] += spent
+
+        botocore.client.BaseClient._make_api_call = _make_api_call
+        BotocoreStubber.process_request = process_request
+
+
+METER = Meter()
+
+
+class Phase:
+    """One measured stretch: wall and process CPU, and the meter's share of them."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        gc.collect()
+        METER.reset()
+        METER.enabled = True
+        self._cpu, self._wall = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.cpu = time.process_time() - self._cpu
+        self.wall = time.perf_counter() - self._wall
+        METER.enabled = False
+        self.calls = Counter(METER.calls)
+        self.aws_cpu, self.aws_wall = METER.aws_cpu, METER.aws_wall
+        self.emulator_cpu, self.emulator_wall = METER.emulator_cpu, METER.emulator_wall
+        self.emulator_cpu_by_op = Counter(METER.emulator_cpu_by_op)
+        return False
+
+    @property
+    def call_count(self):
+        return sum(self.calls.values())
+
+    @property
+    def cpu_outside_aws(self):
+        return self.cpu - self.aws_cpu
+
+    @property
+    def cpu_outside_emulator(self):
+        return self.cpu - self.emulator_cpu
+
+
+# --- the two paths -------------------------------------------------------------
+
+def request_body(i, run):
+    return {"to": [RECIPIENT], "subject": f"Order {run}-{i} confirmed", "text": f"Thanks for order {i}!"}
+
+
+class Emailhub:
+    """POST /send-email through Django, then the outbox worker until drained."""
+
+    def __init__(self):
+        _, self.key = apikeys.api_key_create(name="benchmark")
+        identities.identity_verify(identity=parse_mailbox(settings.EMAILHUB_DEFAULT_FROM).address)
+        identities.identity_verify(identity=RECIPIENT)
+        self.http = Client()
+
+    def accept(self, i, run):
+        response = self.http.post(
+            "/send-email", data=json.dumps(request_body(i, run)), content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {self.key}", HTTP_IDEMPOTENCY_KEY=f"bench-{run}-{i}-{uuid.uuid4().hex}",
+        )
+        if response.status_code != 202:
+            raise SystemExit(f"POST /send-email answered {response.status_code}: {response.content[:500]!r}")
+        return response.json()["id"]
+
+    @staticmethod
+    def drain(limit):
+        """Poll until a poll finds nothing; returns how many polls it took."""
+        for polls in range(1, limit + 1):
+            if not poll_once(wait_seconds=0):
+                return polls
+        raise SystemExit(f"The outbox did not drain in {limit} polls.")
+
+
+class BareHandler:
+    """What a naive implementation does for one email: SES SendEmail, then
+    DynamoDB PutItem, with plain boto3 clients and no Django."""
+
+    def __init__(self):
+        self.ses = boto3.client("sesv2", region_name="us-east-1")
+        self.dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        self.table = settings.EMAILHUB_TABLE  # the same mock table Emailhub writes to
+        self.sender = settings.EMAILHUB_DEFAULT_FROM
+
+    def handle(self, raw_body):
+        request = json.loads(raw_body)
+        email_id = str(uuid.uuid4())
+        sent = self.ses.send_email(
+            FromEmailAddress=self.sender,
+            Destination={"ToAddresses": request["to"]},
+            Content={"Simple": {
+                "Subject": {"Data": request["subject"], "Charset": "UTF-8"},
+                "Body": {"Text": {"Data": request["text"], "Charset": "UTF-8"}},
+            }},
+        )
+        self.dynamodb.put_item(TableName=self.table, Item={
+            "pk": {"S": f"BARE#{email_id}"}, "sk": {"S": "BARE"},
+            "id": {"S": email_id}, "status": {"S": "sent"},
+            "to": {"L": [{"S": a} for a in request["to"]]}, "subject": {"S": request["subject"]},
+            "ses_message_id": {"S": sent["MessageId"]},
+            "created_at": {"S": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+        })
+        return email_id
+
+
+def run_emailhub(hub, count, run):
+    ids = []
+    with Phase("accept") as accept:
+        for i in range(count):
+            ids.append(hub.accept(i, run))
+    with Phase("worker") as worker:
+        polls = hub.drain(limit=count + 10)
+    return ids, accept, worker, polls
+
+
+def run_bare(bare, count, run):
+    bodies = [json.dumps(request_body(i, run)).encode() for i in range(count)]
+    with Phase("bare") as phase:
+        for body in bodies:
+            bare.handle(body)
+    return phase
+
+
+def check_sent(ids):
+    statuses = Counter(email_status(email_id=email_id)["status"] for email_id in ids)
+    return statuses
+
+
+# --- report --------------------------------------------------------------------
+
+def per_email_calls(calls, n):
+    return ", ".join(f"{op} {count / n:.2f}" for op, count in sorted(calls.items(), key=lambda kv: -kv[1]))
+
+
+def emulator_ms_per_call(phases):
+    calls, cpu = Counter(), Counter()
+    for phase in phases:
+        calls.update(phase.calls)
+        cpu.update(phase.emulator_cpu_by_op)
+    return ", ".join(f"{op} {cpu[op] * 1000 / calls[op]:.2f}"
+                     for op in sorted(calls, key=lambda op: -cpu[op] / calls[op]))
+
+
+def report(n, warmup, accept, worker, polls, bare, statuses):
+    ms = 1000.0 / n
+    ours_wall = accept.wall + worker.wall
+    ours_calls = accept.call_count + worker.call_count
+    ours_outside = (accept.cpu_outside_aws + worker.cpu_outside_aws) * ms
+    bare_outside = bare.cpu_outside_aws * ms
+    ratio = ours_outside / bare_outside if bare_outside else float("inf")
+    ours_botocore = (accept.aws_cpu - accept.emulator_cpu + worker.aws_cpu - worker.emulator_cpu) * ms
+    bare_botocore = (bare.aws_cpu - bare.emulator_cpu) * ms
+    ours_emulator = (accept.emulator_cpu + worker.emulator_cpu) * ms
+    bare_emulator = bare.emulator_cpu * ms
+    client_ratio = (ours_outside + ours_botocore) / (bare_outside + bare_botocore)
+    ours_no_emulator = ours_wall - accept.emulator_wall - worker.emulator_wall
+    bare_no_emulator = bare.wall - bare.emulator_wall
+
+    rows = [
+        ("emails/s, end to end", f"{n / ours_wall:,.0f}", f"{n / bare.wall:,.0f}"),
+        ("  accept only / worker only", f"{n / accept.wall:,.0f} / {n / worker.wall:,.0f}", ""),
+        ("AWS calls per accepted email", f"{accept.call_count / n:.2f}", "-"),
+        ("AWS calls per sent email (accept + worker)", f"{ours_calls / n:.2f}", f"{bare.call_count / n:.2f}"),
+        ("CPU ms/email outside AWS calls", f"{ours_outside:.3f}", f"{bare_outside:.3f}"),
+        ("  accept / worker",
+         f"{accept.cpu_outside_aws * ms:.3f} / {worker.cpu_outside_aws * ms:.3f}", ""),
+        ("CPU ratio, ours / bare (outside AWS calls)", f"{ratio:.1f}x", ""),
+        ("(info) CPU ms/email in botocore", f"{ours_botocore:.3f}", f"{bare_botocore:.3f}"),
+        ("(info) CPU ms/email in the emulator", f"{ours_emulator:.3f}", f"{bare_emulator:.3f}"),
+        ("(info) CPU ratio incl. botocore, excl. emulator", f"{client_ratio:.1f}x", ""),
+        ("(info) emails/s with emulator time removed", f"{n / ours_no_emulator:,.0f}",
+         f"{n / bare_no_emulator:,.0f}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"Emailhub send path: {n} emails per path, in-process moto (mock_aws), one process.")
+    print(f"Warm-up of {warmup} emails per path excluded from every figure (client creation, imports, "
+          "queue-URL, API-key and identity lookups).")
+    print(f"{'':{width}}  {'emailhub (API + worker)':>24}  {'bare boto3 handler':>20}")
+    for label, ours, theirs in rows:
+        print(f"{label:{width}}  {ours:>24}  {theirs:>20}")
+    print()
+    print(f"AWS calls per email, accept:  {per_email_calls(accept.calls, n)}")
+    print(f"AWS calls per email, worker:  {per_email_calls(worker.calls, n)}  ({polls} polls)")
+    print(f"AWS calls per email, bare:    {per_email_calls(bare.calls, n)}")
+    print(f"Emulator CPU ms per call:     {emulator_ms_per_call([accept, worker, bare])}")
+    print(f"Final statuses (warm-up included): {dict(statuses)}")
+    print()
+    calls_ok = ours_calls / n <= MAX_CALLS_PER_SENT
+    cpu_ok = ratio <= MAX_CPU_RATIO
+    print(f"{'PASS' if calls_ok else 'FAIL'}  AWS calls per sent email {ours_calls / n:.2f} "
+          f"(target <= {MAX_CALLS_PER_SENT})")
+    print(f"{'PASS' if cpu_ok else 'FAIL'}  CPU per email outside AWS calls {ratio:.1f}x the bare "
+          f"handler's (target <= {MAX_CPU_RATIO:.1f}x)")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--emails", type=int, default=200, help="emails per path (default 200)")
+    parser.add_argument("--warmup", type=int, default=20, help="warm-up emails per path, not counted (default 20)")
+    parser.add_argument("--log-level", default=None,
+                        help="level for the emailhub logger (default: as settings configure it; the "
+                             "worker logs one INFO line per email to stderr)")
+    args = parser.parse_args(argv)
+    if args.emails < 1 or args.warmup < 1:
+        parser.error("--emails and --warmup must be at least 1")
+    if args.log_level:
+        logging.getLogger("emailhub").setLevel(args.log_level.upper())
+
+    METER.install()
+    with mock_aws():
+        settings.AWS_ENDPOINT_URL = None
+        settings.AWS_REGION = "us-east-1"
+        clients.reset()
+        sqs.reset()
+        apikeys.cache_clear()
+        identities.cache_clear()
+        make_dynamodb_atomic()
+        aws_resources_ensure()
+
+        hub, bare = Emailhub(), BareHandler()
+        # Warm-up: first client creation, queue-URL lookups, the API key and
+        # identity caches, lazy imports on first request. Not counted.
+        warm_ids, *_ = run_emailhub(hub, args.warmup, run="warmup")
+        run_bare(bare, args.warmup, run="warmup")
+
+        ids, accept, worker, polls = run_emailhub(hub, args.emails, run="measured")
+        bare_phase = run_bare(bare, args.emails, run="measured")
+
+        statuses = check_sent(warm_ids + ids)
+        report(args.emails, args.warmup, accept, worker, polls, bare_phase, statuses)
+        unsent = sum(count for status, count in statuses.items() if status != "sent")
+        if unsent:
+            print(f"ERROR: {unsent} of {len(warm_ids) + len(ids)} emails did not end `sent`: "
+                  f"{dict(statuses)}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

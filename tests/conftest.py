@@ -1,0 +1,139 @@
+"""Shared fixtures: every test runs against moto (in-process), never the internet."""
+
+import base64  # noqa: F401  (re-exported for tests that build attachments)
+import json
+
+import pytest
+from moto import mock_aws
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import JsonRESTError
+
+from emailhub import apikeys, identities
+from emailhub.aws import clients, sqs
+from emailhub.bootstrap import aws_resources_ensure
+from emailhub.local.emulator import make_dynamodb_atomic
+from emailhub.local.poller import poll_once
+
+RECIPIENT = "alice@example.com"
+
+
+def reset_caches():
+    clients.reset()
+    sqs.reset()
+    apikeys.cache_clear()
+    identities.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _offline_aws(monkeypatch, settings):
+    """Fake credentials, no endpoint from the shell: nothing can reach real AWS."""
+    for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    settings.AWS_ENDPOINT_URL = None
+    settings.AWS_REGION = "us-east-1"
+    settings.EMAILHUB_RETRY_BASE_SECONDS = 0  # retries become visible at once
+    reset_caches()
+    yield
+    reset_caches()
+
+
+@pytest.fixture
+def aws():
+    """moto in-process with every Emailhub resource bootstrapped."""
+    with mock_aws():
+        make_dynamodb_atomic()
+        reset_caches()
+        aws_resources_ensure()
+        yield
+    reset_caches()
+
+
+@pytest.fixture
+def api_key(aws):
+    _, secret = apikeys.api_key_create(name="tests")
+    return secret
+
+
+@pytest.fixture
+def verified(aws):
+    identities.identity_verify(identity=RECIPIENT)
+    return RECIPIENT
+
+
+@pytest.fixture
+def send(client, api_key):
+    """POST /send-email as an application would."""
+
+    def _send(body, *, key=api_key, idempotency_key=None, raw=None):
+        headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+        if idempotency_key is not None:
+            headers["HTTP_IDEMPOTENCY_KEY"] = idempotency_key
+        data = raw if raw is not None else json.dumps(body)
+        return client.post("/send-email", data=data, content_type="application/json", **headers)
+
+    return _send
+
+
+def message(**overrides):
+    body = {"to": [RECIPIENT], "subject": "Your order", "text": "Thanks!"}
+    body.update(overrides)
+    return body
+
+
+def ses_sent():
+    from moto.ses.models import ses_backends
+
+    return ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+
+
+def drain_outbox(rounds=20):
+    """Run the worker until the outbox is empty."""
+    for _ in range(rounds):
+        if not poll_once(wait_seconds=0):
+            return
+    raise AssertionError("the outbox did not drain")
+
+
+def queue_messages(name):
+    """Every message on a queue, returned to it at once (a peek)."""
+    found = []
+    while True:
+        batch = sqs.receive(name, max_messages=10, visibility_timeout=30)
+        if not batch:
+            break
+        found.extend(batch)
+    for m in found:
+        clients.client("sqs").change_message_visibility(
+            QueueUrl=sqs.queue_url(name), ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+    return [json.loads(m["Body"]) for m in found]
+
+
+class ServerError(JsonRESTError):
+    code = 500
+
+
+@pytest.fixture
+def ses_failures(monkeypatch):
+    """Make SES fail: each call to the returned function queues one error
+    (by SES error code) for the next send; later sends succeed."""
+    from moto.sesv2.models import SESV2Backend
+
+    pending = []
+
+    def fail_next(code, message="injected", status=400):
+        pending.append((code, message, status))
+
+    for name in ("send_email", "send_raw_email"):
+        original = getattr(SESV2Backend, name)
+
+        def failing(self, *args, _original=original, **kwargs):
+            if pending:
+                code, text, status = pending.pop(0)
+                raise (ServerError if status >= 500 else JsonRESTError)(code, text)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(SESV2Backend, name, failing)
+    return fail_next

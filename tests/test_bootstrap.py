@@ -1,0 +1,69 @@
+"""bootstrap_aws: every resource, the right settings, safe to run twice."""
+
+import json
+from io import StringIO
+
+from django.core.management import call_command
+from moto import mock_aws
+
+from emailhub.aws import clients, sqs
+
+
+def _bootstrap():
+    out = StringIO()
+    call_command("bootstrap_aws", stdout=out)
+    return out.getvalue()
+
+
+def test_bootstrap_creates_everything_then_reports_it_exists():
+    with mock_aws():
+        clients.reset()
+        first = _bootstrap()
+        assert first.count("created") == 6, first
+        second = _bootstrap()
+        assert "created" not in second and second.count("exists") == 6, second
+
+
+def test_queues_have_redrive_sizes_and_retention():
+    with mock_aws():
+        clients.reset()
+        _bootstrap()
+        outbox = sqs.attributes("emailhub-outbox")
+        dlq = sqs.attributes("emailhub-dlq")
+        redrive = json.loads(outbox["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == dlq["QueueArn"]
+        assert int(redrive["maxReceiveCount"]) == 5
+        assert outbox["MaximumMessageSize"] == dlq["MaximumMessageSize"] == str(256 * 1024)
+        assert int(dlq["MessageRetentionPeriod"]) == 14 * 86400
+        assert int(dlq["MessageRetentionPeriod"]) > int(outbox["MessageRetentionPeriod"])
+
+
+def test_drifted_queue_is_brought_back_in_line():
+    with mock_aws():
+        clients.reset()
+        _bootstrap()
+        clients.client("sqs").set_queue_attributes(
+            QueueUrl=sqs.queue_url("emailhub-dlq"), Attributes={"MessageRetentionPeriod": "60"})
+        assert "SQS queue emailhub-dlq: updated" in _bootstrap()
+        assert sqs.attributes("emailhub-dlq")["MessageRetentionPeriod"] == str(14 * 86400)
+
+
+def test_table_has_the_indexes_and_ttl():
+    with mock_aws():
+        clients.reset()
+        _bootstrap()
+        dynamo = clients.client("dynamodb")
+        table = dynamo.describe_table(TableName="emailhub")["Table"]
+        assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
+            "status-index", "feed-index", "recipient-index", "ses-message-index"}
+        ttl = dynamo.describe_time_to_live(TableName="emailhub")["TimeToLiveDescription"]
+        assert ttl["AttributeName"] == "expires_at" and ttl["TimeToLiveStatus"] == "ENABLED"
+
+
+def test_default_sender_is_verified():
+    with mock_aws():
+        clients.reset()
+        _bootstrap()
+        from emailhub.identities import address_is_verified
+
+        assert address_is_verified("no-reply@example.com")

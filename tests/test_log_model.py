@@ -1,0 +1,75 @@
+"""Emails are found by id, status over time and recipient: each a Query, never a Scan."""
+
+import pytest
+
+from emailhub import model
+from emailhub.selectors import email_by_ses_message_id, emails_by_day, emails_by_recipient, emails_by_status
+from tests.conftest import drain_outbox, message
+
+
+@pytest.fixture
+def no_scans(monkeypatch):
+    from emailhub.aws import calls
+
+    seen = []
+    real = calls.call
+
+    def spy(service, operation, **kwargs):
+        seen.append(operation)
+        return real(service, operation, **kwargs)
+
+    monkeypatch.setattr("emailhub.aws.dynamodb.call", spy)
+    yield seen
+    assert "scan" not in seen
+
+
+def test_find_by_status_day_and_recipient(send, verified, no_scans):
+    from emailhub.identities import identity_verify
+
+    identity_verify(identity="example.org")
+    first = send(message()).json()["id"]
+    second = send(message(to=["bob@example.org"], cc=["alice@example.com"])).json()["id"]
+    third = send(message(to=["carol@example.org"])).json()["id"]
+    drain_outbox()
+    day = model.email_created_day(first)
+
+    sent, _ = emails_by_status(status="sent", day=day)
+    assert [e["id"] for e in sent] == [third, second, first]  # newest first
+    assert sent[0]["summary"]["to"] == ["carol@example.org"]
+    assert emails_by_status(status="queued", day=day)[0] == []
+
+    page, next_key = emails_by_day(day=day, limit=2)
+    assert [e["id"] for e in page] == [third, second] and next_key
+    rest, _ = emails_by_day(day=day, limit=2, start_key=next_key)
+    assert [e["id"] for e in rest] == [first]
+
+    alice, _ = emails_by_recipient(address="Alice@Example.com")
+    assert [e["id"] for e in alice] == [second, first]
+
+
+def test_find_by_ses_message_id(send, verified):
+    email_id = send(message()).json()["id"]
+    drain_outbox()
+    from emailhub.emails import email_get
+
+    ses_id = email_get(email_id)["ses_message_id"]
+    assert email_by_ses_message_id(ses_message_id=ses_id)["id"] == email_id
+
+
+def test_items_carry_a_ttl(send, verified, settings):
+    from emailhub.emails import email_get
+
+    settings.EMAILHUB_RETENTION_DAYS = 10
+    email = email_get(send(message()).json()["id"])
+    created = model.parse_iso(email["created_at"])
+    assert email["expires_at"] == model.epoch(created) + 10 * 86400
+
+
+def test_email_ids_are_time_ordered_and_carry_their_day():
+    from datetime import datetime, timezone
+
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    email_id = model.new_email_id(moment)
+    assert model.is_email_id(email_id)
+    assert model.email_created_day(email_id) == "2026-01-02"
+    assert model.new_email_id(moment.replace(second=6)) > email_id
