@@ -22,7 +22,9 @@ SENDING = "sending"
 RETRYING = "retrying"
 SENT = "sent"
 FAILED = "failed"
-STATUSES = (QUEUED, SENDING, RETRYING, SENT, FAILED)
+DISCARDED = "discarded"  # staff removed it from the dead-letter queue without sending
+RESENT = "resent"        # staff resent it: a child email (resent_as) carries it on
+STATUSES = (QUEUED, SENDING, RETRYING, SENT, FAILED, DISCARDED, RESENT)
 IN_FLIGHT = (QUEUED, SENDING, RETRYING)
 
 STATUS_INDEX = "status-index"
@@ -96,8 +98,13 @@ def new_email_id(moment=None):
 
 
 def email_created_day(email_id):
+    return email_created_hour(email_id)[:10]
+
+
+def email_created_hour(email_id):
+    """"YYYY-MM-DDTHH" of the email's creation, read from its id."""
     millis = uuid.UUID(email_id).int >> 80
-    return time.strftime("%Y-%m-%d", time.gmtime(millis / 1000))
+    return time.strftime("%Y-%m-%dT%H", time.gmtime(millis / 1000))
 
 
 def is_email_id(value):

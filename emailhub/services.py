@@ -24,6 +24,7 @@ from emailhub.errors import (
 from emailhub.identities import identities_check_sandbox
 from emailhub.messages import ses_arguments
 from emailhub.payloads import payload_load, payload_store
+from emailhub.stats import stats_change, stats_move
 
 logger = logging.getLogger(__name__)
 
@@ -38,18 +39,35 @@ class EmailBusy(EmailhubError):
 class Accepted:
     body: dict
     replayed: bool = False
+    writes: tuple = ()  # what was written, so a failed enqueue can undo it
 
 
 # --- accepting ---------------------------------------------------------------
 
-def email_send(*, request, api_key_prefix, idempotency_key=None, extra=None):
-    """Accept an email: check the sandbox, store it, put it on the outbox.
+def email_send(*, request, api_key_prefix, idempotency_key=None):
+    """Accept an email and put it on the outbox: what `POST /send-email` does.
 
     `request` is SendEmailIn.as_request(). With an idempotency key, the same
     key and request return the first answer and send nothing more; the same
-    key with another request raises IdempotencyConflict."""
+    key with another request raises IdempotencyConflict. When the outbox
+    cannot be reached nothing is kept and EnqueueFailed is raised."""
+    accepted = email_accept(request=request, api_key_prefix=api_key_prefix, idempotency_key=idempotency_key)
+    if accepted.replayed:
+        return accepted
+    try:
+        outbox_enqueue(email_id=accepted.body["id"])
+    except AwsUnavailable as err:
+        _forget(accepted)
+        raise EnqueueFailed("The outbox queue is unavailable; nothing was accepted. Retry later.") from err
+    return accepted
+
+
+def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
+    """Check the sandbox and store the email as `queued`, in one transaction
+    with its recipient items, its idempotency record and its hourly count.
+    The caller puts it on the outbox."""
     request = {**request, "sender": request.get("sender") or settings.EMAILHUB_DEFAULT_FROM}
-    recipients = [parse_mailbox(a).address for f in ("to", "cc", "bcc") for a in request.get(f, [])]
+    recipients = request_recipients(request)
     identities_check_sandbox(addresses=[parse_mailbox(request["sender"]).address, *recipients])
 
     moment = model.now()
@@ -61,23 +79,24 @@ def email_send(*, request, api_key_prefix, idempotency_key=None, extra=None):
         payload=payload_store(email_id=email_id, request=request),
         api_key_prefix=api_key_prefix, idempotency_key=idempotency_key, extra=extra,
     )
-    puts = [(item, "attribute_not_exists(pk)", None, None)]
-    puts += [(r, None, None, None) for r in recipient_items(
+    writes = [("Put", dynamodb.put_args(item, condition="attribute_not_exists(pk)"))]
+    writes += [("Put", dynamodb.put_args(r)) for r in recipient_items(
         email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at)]
+    writes.append(stats_change(email_id, from_status=None, to_status=model.QUEUED))
     if idempotency_key:
-        puts.insert(0, _idempotency_put(api_key_prefix, idempotency_key, request, body, moment))
+        writes.insert(0, _idempotency_put(api_key_prefix, idempotency_key, request, body, moment))
     try:
-        dynamodb.transact_put(puts)
+        dynamodb.transact(writes)
     except ConditionFailed:
         if idempotency_key:
             return _replay(api_key_prefix, idempotency_key, request)
         raise
-    try:
-        outbox_enqueue(email_id=email_id)
-    except AwsUnavailable as err:
-        _forget(email_id, api_key_prefix, idempotency_key, [p[0] for p in puts])
-        raise EnqueueFailed("The outbox queue is unavailable; nothing was accepted. Retry later.") from err
-    return Accepted(body=body)
+    return Accepted(body=body, writes=writes)
+
+
+def request_recipients(request):
+    """Every to, cc and bcc address of a request, without display names."""
+    return [parse_mailbox(a).address for field in ("to", "cc", "bcc") for a in request.get(field, [])]
 
 
 def _summary(request):
@@ -112,7 +131,7 @@ def _idempotency_put(api_key_prefix, idempotency_key, request, body, moment):
     }
     # TTL deletion lags expiry by up to days: an expired record counts as absent.
     condition = "attribute_not_exists(pk) OR expires_at < :now"
-    return item, condition, None, {":now": model.epoch(moment)}
+    return "Put", dynamodb.put_args(item, condition=condition, values={":now": model.epoch(moment)})
 
 
 def _replay(api_key_prefix, idempotency_key, request):
@@ -140,14 +159,17 @@ def _reenqueue_if_stranded(email_id):
         outbox_enqueue(email_id=email_id)
 
 
-def _forget(email_id, api_key_prefix, idempotency_key, items):
+def _forget(accepted):
     """Undo an acceptance whose enqueue failed, so a retry starts afresh."""
+    email_id = accepted.body["id"]
+    undo = []
+    for kind, args in accepted.writes:
+        if kind == "Put":
+            undo.append(("Delete", {"TableName": args["TableName"],
+                                    "Key": {"pk": args["Item"]["pk"], "sk": args["Item"]["sk"]}}))
+    undo.append(stats_change(email_id, from_status=model.QUEUED, to_status=None))
     try:
-        for item in items:
-            if item["pk"] != f"EMAIL#{email_id}" or item["sk"] != "EMAIL":
-                dynamodb.delete(item["pk"], item["sk"])
-        dynamodb.delete(*model.email_key(email_id), condition="#s = :queued",
-                        names={"#s": "status"}, values={":queued": model.QUEUED})
+        dynamodb.transact(undo)
     except EmailhubError:
         logger.exception("Could not undo email %s; it stays queued for the stuck-email sweep", email_id)
 
@@ -174,6 +196,8 @@ def email_deliver(*, email_id):
         )
     except ConditionFailed:
         return _not_claimable(email_id)
+    if email["attempts"] > 1:  # only a retry is claimed a second time
+        stats_move(email_id, from_status=model.RETRYING, to_status=model.SENDING)
     return _attempt(email, claim_id)
 
 
@@ -197,7 +221,7 @@ def _attempt(email, claim_id):
         return _fail(email, claim_id, err, attempt)
     moment = model.now()
     email_transition(
-        email["id"], to_status=model.SENT, claim_id=claim_id, moment=moment,
+        email["id"], to_status=model.SENT, from_status=model.SENDING, claim_id=claim_id, moment=moment,
         events=[event("sent", moment, attempt=attempt, ses_message_id=message_id)],
         set_attrs={"ses_message_id": message_id, "sent_at": model.iso(moment)},
         remove_attrs=("claim_id", "lease_until"),
@@ -221,7 +245,7 @@ def _retry(email, claim_id, err, attempt):
     moment = model.now()
     delay = retry_delay(attempt)
     email_transition(
-        email["id"], to_status=model.RETRYING, claim_id=claim_id, moment=moment,
+        email["id"], to_status=model.RETRYING, from_status=model.SENDING, claim_id=claim_id, moment=moment,
         events=[event("attempt_failed", moment, attempt=attempt, code=err.code, message=err.message,
                       kind=err.kind, retry_in_seconds=delay)],
         set_attrs={"last_error": _error(err, attempt, moment),
@@ -241,15 +265,15 @@ def _fail(email, claim_id, err, attempt, expect_statuses=None):
     if exhausted:
         error = {**error, "code": "attempts_exhausted",
                  "message": f"Gave up after {attempt} attempts; last error {err.code}: {err.message}"}
-    failed = email_transition(
-        email["id"], to_status=model.FAILED, claim_id=claim_id, expect_statuses=expect_statuses,
-        moment=moment,
+    email_transition(
+        email["id"], to_status=model.FAILED, from_status=model.SENDING, claim_id=claim_id,
+        expect_statuses=expect_statuses, moment=moment,
         events=[event("failed", moment, attempt=attempt, code=error["code"], message=error["message"],
                       kind=err.kind, ses_error=err.code if exhausted else None)],
         set_attrs={"last_error": error, "failed_at": model.iso(moment)},
         remove_attrs=("claim_id", "lease_until"),
     )
-    email_park(email=failed)
+    email_park(email={**email, "attempts": attempt, "last_error": error, "failed_at": model.iso(moment)})
     return "failed"
 
 

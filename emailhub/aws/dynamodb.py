@@ -71,38 +71,44 @@ def get(pk, sk, *, consistent=True):
 
 
 def put(item, *, condition=None, names=None, values=None):
-    kwargs = {"TableName": table_name(), "Item": serialize(item)}
+    _dynamo("put_item", **put_args(item, condition=condition, names=names, values=values))
+
+
+def update_args(pk, sk, *, expression, names=None, values=None, condition=None):
+    """The arguments of one UpdateItem, for `update` or a transaction."""
+    kwargs = {"TableName": table_name(), "Key": key(pk, sk), "UpdateExpression": expression}
     _add_expression_args(kwargs, condition, names, values)
-    _dynamo("put_item", **kwargs)
+    return kwargs
 
 
 def update(pk, sk, *, expression, names=None, values=None, condition=None):
     """Apply an update expression; returns the item as it is afterwards."""
-    kwargs = {
-        "TableName": table_name(),
-        "Key": key(pk, sk),
-        "UpdateExpression": expression,
-        "ReturnValues": "ALL_NEW",
-    }
+    kwargs = update_args(pk, sk, expression=expression, names=names, values=values, condition=condition)
+    return deserialize(_dynamo("update_item", ReturnValues="ALL_NEW", **kwargs)["Attributes"])
+
+
+def delete_args(pk, sk, *, condition=None, names=None, values=None):
+    kwargs = {"TableName": table_name(), "Key": key(pk, sk)}
     _add_expression_args(kwargs, condition, names, values)
-    return deserialize(_dynamo("update_item", **kwargs)["Attributes"])
+    return kwargs
 
 
 def delete(pk, sk, *, condition=None, names=None, values=None):
-    kwargs = {"TableName": table_name(), "Key": key(pk, sk)}
+    _dynamo("delete_item", **delete_args(pk, sk, condition=condition, names=names, values=values))
+
+
+def put_args(item, *, condition=None, names=None, values=None):
+    kwargs = {"TableName": table_name(), "Item": serialize(item)}
     _add_expression_args(kwargs, condition, names, values)
-    _dynamo("delete_item", **kwargs)
+    return kwargs
 
 
-def transact_put(puts):
-    """Write several items atomically. `puts` is a list of
-    (item, condition, names, values); any failed condition cancels all."""
-    operations = []
-    for item, condition, names, values in puts:
-        put_args = {"TableName": table_name(), "Item": serialize(item)}
-        _add_expression_args(put_args, condition, names, values)
-        operations.append({"Put": put_args})
-    _dynamo("transact_write_items", TransactItems=operations)
+def transact(operations):
+    """Apply several writes atomically: `operations` is a list of
+    ("Put", put_args(...)), ("Update", update_args(...)) or
+    ("Delete", delete_args(...)); any failed
+    condition cancels them all (ConditionFailed)."""
+    _dynamo("transact_write_items", TransactItems=[{kind: args} for kind, args in operations])
 
 
 def query(*, index=None, key_condition, names=None, values=None, limit=None,
