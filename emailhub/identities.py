@@ -10,10 +10,13 @@ import time
 
 from django.conf import settings
 
-from emailhub.aws import ses
+from emailhub import model
+from emailhub.addresses import parse_mailbox
+from emailhub.aws import dynamodb, ses
 from emailhub.errors import UnverifiedIdentities
 
 VERIFIED = "SUCCESS"
+REJECTED_FEED = "REJECTED"
 _verified_until = {}
 _lock = threading.Lock()
 
@@ -34,13 +37,48 @@ def address_is_verified(address):
     return identity_is_verified(address) or identity_is_verified(domain)
 
 
-def identities_check_sandbox(*, addresses):
-    """Raise UnverifiedIdentities naming every address SES would refuse."""
+def unverified_addresses(addresses):
+    """The addresses SES would refuse (none outside the sandbox), sorted."""
     if not settings.EMAILHUB_SES_SANDBOX:
-        return
-    unverified = {a for a in {a.lower() for a in addresses} if not address_is_verified(a)}
+        return []
+    return sorted(a for a in {parse_mailbox(a).address.lower() for a in addresses} if not address_is_verified(a))
+
+
+def identities_check_sandbox(*, addresses):
+    """Raise UnverifiedIdentities naming every address SES would refuse, and
+    remember them so staff can see which recipients need verifying."""
+    unverified = unverified_addresses(addresses)
     if unverified:
+        _record_rejections(unverified)
         raise UnverifiedIdentities(unverified)
+
+
+def _record_rejections(addresses):
+    moment = model.iso(model.now())
+    for address in addresses:
+        dynamodb.update(
+            f"REJECTED#{address}", "REJECTED",
+            expression="SET address = :a, feed = :feed, created_at = :now ADD rejections :one",
+            values={":a": address, ":feed": REJECTED_FEED, ":now": moment, ":one": 1},
+        )
+
+
+def rejected_recipients(*, limit=50):
+    """Addresses emails were refused for, most recent first."""
+    items, _ = dynamodb.query(index=model.FEED_INDEX, key_condition="feed = :feed",
+                              values={":feed": REJECTED_FEED}, limit=limit)
+    found = dynamodb.batch_get([(i["pk"], i["sk"]) for i in items])
+    return [found[i["pk"]] for i in items if i["pk"] in found]
+
+
+def identities_list():
+    """Every SES identity with its status, plus whether it can send now."""
+    return sorted(
+        ({"identity": i["IdentityName"], "type": i.get("IdentityType", ""),
+          "status": i.get("VerificationStatus", ""), "verified": i.get("VerificationStatus") == VERIFIED}
+         for i in ses.identities()),
+        key=lambda i: i["identity"],
+    )
 
 
 def identity_verify(*, identity):

@@ -1,5 +1,9 @@
 """The read side: what the API and the dashboard show about emails."""
 
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Optional
+
 from emailhub import model
 from emailhub.aws import dynamodb
 from emailhub.emails import email_get
@@ -62,3 +66,99 @@ def email_by_ses_message_id(*, ses_message_id):
         newest_first=False,
     )
     return dynamodb.get(entries[0]["pk"], entries[0]["sk"]) if entries else None
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    """The email log's filters. Dates are inclusive, in UTC."""
+
+    date_from: date
+    date_to: date
+    status: Optional[str] = None
+    recipient: Optional[str] = None
+    tag: Optional[tuple] = None  # (name, value)
+
+
+MAX_QUERIES_PER_PAGE = 100  # a page over a long, sparse date range stops here and offers "next"
+
+
+def email_log_page(*, log_filter, position=None, size=50):
+    """One page of the email log, newest first: (emails, next position or None).
+
+    Every read is a Query on one partition: the recipient index for a
+    recipient, else the status index (per status and day) or the feed index
+    (per day), walking back a day at a time. `position` is what the previous
+    page returned; it is plain JSON, for the caller to sign."""
+    if log_filter.recipient:
+        return _recipient_page(log_filter, position, size)
+    position = position or {"day": log_filter.date_to.isoformat(), "key": None}
+    emails, queries = [], 0
+    while position and len(emails) < size and queries < MAX_QUERIES_PER_PAGE:
+        page, last_key = _day_query(log_filter, position["day"], position["key"], size - len(emails))
+        queries += 1
+        emails += page
+        position = {"day": position["day"], "key": last_key} if last_key else _day_before(log_filter, position["day"])
+    return emails, position
+
+
+def _day_query(log_filter, day, start_key, limit):
+    names, values, conditions = {}, {}, []
+    if log_filter.status:
+        index, key_condition = model.STATUS_INDEX, "status_day = :partition"
+        values[":partition"] = f"{log_filter.status}#{day}"
+    else:
+        index, key_condition = model.FEED_INDEX, "feed = :partition"
+        values[":partition"] = f"EMAIL#{day}"
+    if log_filter.tag:
+        names["#tag"] = log_filter.tag[0]
+        values[":tag"] = log_filter.tag[1]
+        conditions.append("summary.tags.#tag = :tag")
+    return dynamodb.query(index=index, key_condition=key_condition, names=names or None, values=values,
+                          limit=limit, start_key=start_key, filter_expression=" AND ".join(conditions) or None)
+
+
+def _day_before(log_filter, day):
+    previous = date.fromisoformat(day) - timedelta(days=1)
+    return {"day": previous.isoformat(), "key": None} if previous >= log_filter.date_from else None
+
+
+def _recipient_page(log_filter, position, size):
+    """The recipient index holds one small item per recipient; the emails come
+    from one BatchGetItem, then status and tag are checked on them."""
+    start_key = (position or {}).get("key")
+    low = log_filter.date_from.isoformat()
+    high = (log_filter.date_to + timedelta(days=1)).isoformat()
+    emails, queries = [], 0
+    while len(emails) < size and queries < MAX_QUERIES_PER_PAGE:
+        entries, start_key = dynamodb.query(
+            index=model.RECIPIENT_INDEX, key_condition="rcpt = :rcpt AND created_at BETWEEN :low AND :high",
+            values={":rcpt": log_filter.recipient.lower(), ":low": low, ":high": high},
+            limit=size - len(emails), start_key=start_key,
+        )
+        queries += 1
+        found = dynamodb.batch_get([model.email_key(e["email_id"]) for e in entries]) if entries else {}
+        for entry in entries:
+            email = found.get(model.email_key(entry["email_id"])[0])
+            if email and _matches(email, log_filter):
+                emails.append(email)
+        if not start_key:
+            return emails, None
+    return emails, {"key": start_key}
+
+
+def _matches(email, log_filter):
+    if log_filter.status and email["status"] != log_filter.status:
+        return False
+    if log_filter.tag and email["summary"].get("tags", {}).get(log_filter.tag[0]) != log_filter.tag[1]:
+        return False
+    return True
+
+
+def email_log_all(*, log_filter, page_size=200):
+    """Every email matching the filter, page by page (CSV export, bulk resend)."""
+    position = None
+    while True:
+        emails, position = email_log_page(log_filter=log_filter, position=position, size=page_size)
+        yield from emails
+        if not position:
+            return

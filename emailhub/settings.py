@@ -57,7 +57,7 @@ DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dashboard.apps.DashboardAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -65,7 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "emailhub",
-    "dashboard",
+    "dashboard.apps.DashboardConfig",
 ]
 
 MIDDLEWARE = [
@@ -154,5 +154,6 @@ EMAILHUB_IDEMPOTENCY_TTL_HOURS = max(24, env_int("EMAILHUB_IDEMPOTENCY_TTL_HOURS
 EMAILHUB_REENQUEUE_AFTER_SECONDS = env_int("EMAILHUB_REENQUEUE_AFTER_SECONDS", 60)
 EMAILHUB_API_KEY_CACHE_SECONDS = env_int("EMAILHUB_API_KEY_CACHE_SECONDS", 60)
 EMAILHUB_IDENTITY_CACHE_SECONDS = env_int("EMAILHUB_IDENTITY_CACHE_SECONDS", 300)
+EMAILHUB_RESEND_PAUSE_SECONDS = float(env("EMAILHUB_RESEND_PAUSE_SECONDS", "0.5"))
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = EMAILHUB_MAX_REQUEST_BYTES

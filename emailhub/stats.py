@@ -9,6 +9,8 @@ anyone needs to see in a chart, and it keeps the send path's calls down.)
 One item per hour takes every write of that hour; DynamoDB allows about 1,000
 writes a second on one item, far above an SES account's send rate."""
 
+from datetime import timedelta
+
 from emailhub import model
 from emailhub.aws import dynamodb
 
@@ -59,3 +61,26 @@ def stats_hours(*, hours):
         item = found.get(stats_key(hour)[0], {})
         result[hour] = {status: item.get(status, 0) for status in model.STATUSES if status != model.SENDING}
     return result
+
+
+def _hours_back(moment, count):
+    return [(moment - timedelta(hours=n)).strftime("%Y-%m-%dT%H") for n in range(count - 1, -1, -1)]
+
+
+def stats_overview(*, moment=None):
+    """Counts by status for the last 24 hours and 7 days, and the last 24
+    hours hour by hour (oldest first): 168 small items in two batch reads."""
+    moment = moment or model.now()
+    hours = _hours_back(moment, 7 * 24)
+    by_hour = stats_hours(hours=hours)
+    statuses = [s for s in model.STATUSES if s != model.SENDING]
+
+    def total(selected):
+        return {s: sum(by_hour[h][s] for h in selected) for s in statuses}
+
+    return {
+        "statuses": statuses,
+        "last_24h": total(hours[-24:]),
+        "last_7d": total(hours),
+        "hourly": [(hour, by_hour[hour]) for hour in hours[-24:]],
+    }

@@ -107,3 +107,25 @@ def _normal(value):
 
 def queue_arn(name):
     return attributes(name)["QueueArn"]
+
+
+def send_batch(queue, bodies):
+    """Send many messages, ten per SendMessageBatch call. Returns the indexes
+    of the bodies that failed."""
+    failed = []
+    for start in range(0, len(bodies), 10):
+        chunk = bodies[start:start + 10]
+        entries = [{"Id": str(start + i), "MessageBody": json.dumps(body, separators=(",", ":"))}
+                   for i, body in enumerate(chunk)]
+        response = _sqs("send_message_batch", QueueUrl=queue_url(queue), Entries=entries)
+        failed += [int(entry["Id"]) for entry in response.get("Failed", [])]
+    return failed
+
+
+def release(queue, receipt_handles):
+    """Make received messages visible again at once (the end of a peek)."""
+    handles = list(receipt_handles)
+    for start in range(0, len(handles), 10):
+        entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                   for i, h in enumerate(handles[start:start + 10])]
+        _sqs("change_message_visibility_batch", QueueUrl=queue_url(queue), Entries=entries)

@@ -1,0 +1,79 @@
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+
+from emailhub import model
+from emailhub.addresses import InvalidAddress, parse_mailbox
+from emailhub.selectors import LogFilter
+
+PAGE_SIZES = [(25, "25"), (50, "50"), (100, "100"), (200, "200")]
+MAX_RANGE_DAYS = 92
+
+
+class LogFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "any status")] + [(s, s) for s in model.STATUSES])
+    recipient = forms.CharField(required=False, max_length=320)
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="from")
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="to")
+    tag = forms.CharField(required=False, max_length=513, help_text="name=value")
+    size = forms.TypedChoiceField(required=False, choices=PAGE_SIZES, coerce=int, empty_value=50, label="per page")
+
+    def clean_recipient(self):
+        value = self.cleaned_data["recipient"].strip()
+        if not value:
+            return None
+        try:
+            return parse_mailbox(value).address.lower()
+        except InvalidAddress as err:
+            raise forms.ValidationError(str(err)) from err
+
+    def clean_tag(self):
+        value = self.cleaned_data["tag"].strip()
+        if not value:
+            return None
+        name, sep, tag_value = value.partition("=")
+        if not sep or not name or not tag_value:
+            raise forms.ValidationError("Write a tag as name=value.")
+        return name.strip(), tag_value.strip()
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.now().date()
+        data["date_to"] = data.get("date_to") or today
+        data["date_from"] = data.get("date_from") or data["date_to"] - timedelta(days=6)
+        if data["date_from"] > data["date_to"]:
+            raise forms.ValidationError("'from' is after 'to'.")
+        if (data["date_to"] - data["date_from"]).days > MAX_RANGE_DAYS:
+            raise forms.ValidationError(f"Choose at most {MAX_RANGE_DAYS} days.")
+        data["size"] = data.get("size") or 50
+        return data
+
+    def log_filter(self):
+        data = self.cleaned_data
+        return LogFilter(date_from=data["date_from"], date_to=data["date_to"], status=data["status"] or None,
+                         recipient=data["recipient"], tag=data["tag"])
+
+    def fingerprint_params(self):
+        data = self.cleaned_data
+        return {"status": data["status"], "recipient": data["recipient"], "tag": data["tag"],
+                "from": data["date_from"].isoformat(), "to": data["date_to"].isoformat(), "size": data["size"]}
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="Who or what uses the key, e.g. shop-backend.")
+
+
+class IdentityForm(forms.Form):
+    identity = forms.CharField(max_length=320, help_text="An address (alice@example.com) or a domain (example.com).")
+
+    def clean_identity(self):
+        value = self.cleaned_data["identity"].strip().lower()
+        if "@" in value:
+            try:
+                return parse_mailbox(value).address.lower()
+            except InvalidAddress as err:
+                raise forms.ValidationError(str(err)) from err
+        if "." not in value or " " in value:
+            raise forms.ValidationError("Enter an email address or a domain such as example.com.")
+        return value

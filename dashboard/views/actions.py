@@ -1,0 +1,70 @@
+"""Resend and discard: a confirmation page on GET showing exactly what will
+happen, the action on POST, answered by a message and a redirect to the
+audit entry that lists each email's result."""
+
+from django.contrib import messages
+from django.urls import reverse
+
+from dashboard.forms import LogFilterForm
+from dashboard.pages import RESEND, actor, done, render_page, require
+from emailhub.audit import audit_record
+from emailhub.resends import discard_plan, emails_discard, emails_resend, resend_plan
+from emailhub.selectors import email_log_all
+
+MAX_BULK = 1000  # per click; a second click picks up the rest and skips what is done
+
+ACTIONS = {
+    "resend": {"plan": resend_plan, "act": emails_resend, "verb": "Resend", "done": "resent"},
+    "discard": {"plan": discard_plan, "act": emails_discard, "verb": "Discard", "done": "discarded"},
+}
+
+
+def _selected_ids(request):
+    """Ids ticked on a list, or every failed email matching the log's filter."""
+    if request.GET.get("all") != "1":
+        return request.GET.getlist("ids")[:MAX_BULK], None
+    params = request.GET.copy()
+    params["status"] = "failed"
+    form = LogFilterForm(params)
+    if not form.is_valid():
+        return [], form
+    ids = []
+    for email in email_log_all(log_filter=form.log_filter()):
+        ids.append(email["id"])
+        if len(ids) >= MAX_BULK:
+            break
+    return ids, form
+
+
+def _bulk(request, kind):
+    action = ACTIONS[kind]
+    if request.method == "POST":
+        ids = request.POST.getlist("ids")[:MAX_BULK]
+        results = action["act"](email_ids=ids, actor=actor(request))
+        counts = {}
+        for result in results:
+            counts[result.outcome] = counts.get(result.outcome, 0) + 1
+        summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "nothing to do"
+        entry = audit_record(actor=actor(request), action=f"email.{kind}", target=f"{len(ids)} email(s)",
+                             outcome=summary, details=[r.as_dict() for r in results])
+        level = messages.SUCCESS if counts.get(action["done"]) else messages.WARNING
+        return done(request, f"{action['verb']}: {summary}.", reverse("admin:audit_detail", args=[entry["id"]]),
+                    level=level)
+    ids, form = _selected_ids(request)
+    plan = action["plan"](email_ids=ids) if ids else []
+    return render_page(
+        request, "dashboard/confirm_bulk.html", title=f"{action['verb']} emails",
+        kind=kind, verb=action["verb"], plan=plan, form_errors=form.errors if form else None,
+        doing=[p for p in plan if p.action != "skip"], skipping=[p for p in plan if p.action == "skip"],
+        truncated=len(ids) >= MAX_BULK, max_bulk=MAX_BULK,
+    )
+
+
+@require(RESEND)
+def resend(request):
+    return _bulk(request, "resend")
+
+
+@require(RESEND)
+def discard(request):
+    return _bulk(request, "discard")

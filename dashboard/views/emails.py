@@ -1,0 +1,101 @@
+"""The email log, its CSV export, and one email in detail."""
+
+import csv
+
+import nh3
+from django.http import Http404, StreamingHttpResponse
+from django.urls import reverse
+
+from dashboard.cursors import cursor_dump, cursor_load, filter_fingerprint
+from dashboard.explain import explain
+from dashboard.forms import LogFilterForm
+from dashboard.pages import render_page
+from emailhub.emails import email_get
+from emailhub.errors import EmailhubError
+from emailhub.payloads import payload_load
+from emailhub.selectors import email_log_all, email_log_page
+
+
+def _query(request, **changes):
+    params = request.GET.copy()
+    for name, value in changes.items():
+        params.pop(name, None)
+        if value:
+            params[name] = value
+    return params.urlencode()
+
+
+def email_log(request):
+    form = LogFilterForm(request.GET)
+    context = {"form": form, "emails": [], "next_url": None, "prev_url": None}
+    if form.is_valid():
+        fingerprint = filter_fingerprint(form.fingerprint_params())
+        position, trail = cursor_load(request.GET.get("cursor"), fingerprint=fingerprint)
+        try:
+            emails, next_position = email_log_page(
+                log_filter=form.log_filter(), position=position, size=form.cleaned_data["size"])
+        except EmailhubError as err:
+            emails, next_position, context["error"] = [], None, err.message
+        if next_position:
+            token = cursor_dump(position=next_position, trail=trail + [position], fingerprint=fingerprint)
+            context["next_url"] = "?" + _query(request, cursor=token)
+        if trail:
+            token = cursor_dump(position=trail[-1], trail=trail[:-1], fingerprint=fingerprint) if trail[-1] else ""
+            context["prev_url"] = "?" + _query(request, cursor=token)
+        context.update(emails=emails, page_number=len(trail) + 1,
+                       filter_query=_query(request, cursor=None),
+                       any_failed=any(e["status"] == "failed" for e in emails))
+    return render_page(request, "dashboard/email_log.html", title="Email log", **context)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+CSV_COLUMNS = ["id", "created_at", "status", "from", "to", "cc", "subject", "tags", "attempts",
+               "last_error", "ses_message_id"]
+
+
+def email_export(request):
+    form = LogFilterForm(request.GET)
+    if not form.is_valid():
+        raise Http404("Invalid filter.")
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(CSV_COLUMNS)
+        for email in email_log_all(log_filter=form.log_filter()):
+            summary = email["summary"]
+            error = email.get("last_error") or {}
+            yield writer.writerow([
+                email["id"], email["created_at"], email["status"], summary["sender"],
+                " ".join(summary["to"]), " ".join(summary.get("cc", [])), summary["subject"],
+                " ".join(f"{k}={v}" for k, v in summary.get("tags", {}).items()), email.get("attempts", 0),
+                f"{error.get('code', '')}: {error.get('message', '')}" if error else "",
+                email.get("ses_message_id", ""),
+            ])
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="emails.csv"'
+    return response
+
+
+def email_detail(request, email_id):
+    email = email_get(email_id)
+    if email is None:
+        raise Http404("No such email.")
+    try:
+        request_body = payload_load(email=email)
+    except Exception:  # noqa: BLE001 - a missing S3 payload must not hide the rest of the page
+        request_body = {}
+    html = request_body.get("html")
+    return render_page(
+        request, "dashboard/email_detail.html", title=f"Email {email_id}",
+        breadcrumbs=[("Email log", reverse("admin:email_log"))],
+        email=email, request_body=request_body, summary=email["summary"],
+        # Sanitised, then shown only inside a sandboxed iframe that may not run scripts.
+        safe_html=nh3.clean(html) if html else None,
+        error_in_words=explain(email.get("last_error")),
+        can_resend=email["status"] == "failed" and not email.get("resent_as"),
+    )

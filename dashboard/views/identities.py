@@ -1,0 +1,35 @@
+"""SES identities: who may send and receive while the account is in the sandbox."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.urls import reverse
+
+from dashboard.forms import IdentityForm
+from dashboard.pages import MANAGE_IDENTITIES, actor, done, render_page
+from emailhub.audit import audit_record
+from emailhub.errors import EmailhubError
+from emailhub.identities import identities_list, identity_verify, rejected_recipients
+
+
+def identity_list(request):
+    form = IdentityForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.has_perm(MANAGE_IDENTITIES):
+            return done(request, "You may not verify identities.", reverse("admin:identities"), level=messages.ERROR)
+        if form.is_valid():
+            identity = form.cleaned_data["identity"]
+            status = identity_verify(identity=identity)
+            audit_record(actor=actor(request), action="identity.verify", target=identity, outcome=status or "PENDING")
+            text = (f"{identity} is verified." if status == "SUCCESS" else
+                    f"SES sent a verification link to {identity}; it can be used once the link is clicked.")
+            return done(request, text, reverse("admin:identities"))
+    context = {"form": form, "sandbox": settings.EMAILHUB_SES_SANDBOX,
+               "can_verify": request.user.has_perm(MANAGE_IDENTITIES)}
+    try:
+        identities = identities_list()
+        known = {i["identity"] for i in identities if i["verified"]}
+        rejected = [r for r in rejected_recipients() if r["address"] not in known]
+        context.update(identities=identities, rejected=rejected)
+    except EmailhubError as err:
+        context["error"] = err.message
+    return render_page(request, "dashboard/identities.html", title="SES identities", **context)

@@ -1,0 +1,32 @@
+"""The overview panel on the admin index."""
+
+from django.conf import settings
+
+from dashboard.charts import COLORS, stacked_bars
+from emailhub.aws import ses
+from emailhub.dlq import dlq_depth, dlq_peek
+from emailhub.errors import EmailhubError
+from emailhub.stats import stats_overview
+
+
+def overview_context():
+    context = {"sandbox": settings.EMAILHUB_SES_SANDBOX, "colors": COLORS, "overview_errors": []}
+    try:
+        stats = stats_overview()
+        bars, labels, peak = stacked_bars(stats["hourly"], stats["statuses"])
+        context.update(stats=stats, bars=bars, labels=labels, peak=peak,
+                       legend=[(s, COLORS[s]) for s in stats["statuses"]])
+    except EmailhubError as err:
+        context["overview_errors"].append(f"Counts unavailable: {err.message}")
+    try:
+        depth = dlq_depth()
+        sample = dlq_peek(limit=50)
+        context.update(dlq=depth, dlq_oldest_at=sample[0].parked_at if sample else None,
+                       dlq_sampled=len(sample) < depth["visible"])
+    except EmailhubError as err:
+        context["overview_errors"].append(f"Dead-letter queue unavailable: {err.message}")
+    try:
+        context["quota"] = ses.send_quota()
+    except EmailhubError as err:
+        context["overview_errors"].append(f"SES quota unavailable: {err.message}")
+    return context

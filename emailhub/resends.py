@@ -1,0 +1,171 @@
+"""Resending and discarding failed emails: what staff do with the dead-letter
+queue. The dashboard calls these; they reuse the API's accept path.
+
+A resend creates a child email (parent_id → the original) through the same
+service the API uses, with the idempotency key `resend:<original id>`, and
+moves the original to `resent` (resent_as → the child). So a second click,
+or two staff members at once, can never make a second child: the idempotency
+record and the conditional status change both stand in the way."""
+
+import time
+from dataclasses import dataclass, field
+from typing import Optional
+
+from django.conf import settings
+
+from emailhub import model
+from emailhub.aws import dynamodb, sqs
+from emailhub.dlq import dlq_remove
+from emailhub.emails import email_transition, event
+from emailhub.errors import ConditionFailed, EmailhubError, UnverifiedIdentities
+from emailhub.identities import unverified_addresses
+from emailhub.payloads import payload_load
+from emailhub.services import email_accept, request_recipients
+
+RESENDABLE = (model.FAILED,)
+DASHBOARD_KEY = "dashboard"
+CHUNK = 25  # emails per paced step: 3 SendMessageBatch calls, then a pause
+
+
+@dataclass
+class Planned:
+    email_id: str
+    action: str  # "resend" | "discard" | "skip"
+    reason: str = ""
+    email: Optional[dict] = None
+    addresses: list = field(default_factory=list)
+
+
+@dataclass
+class Result:
+    email_id: str
+    outcome: str  # "resent" | "discarded" | "skipped" | "error"
+    detail: str = ""
+    child_id: Optional[str] = None
+
+    def as_dict(self):
+        return {k: v for k, v in self.__dict__.items() if v}
+
+
+def _load(email_ids):
+    found = dynamodb.batch_get([model.email_key(i) for i in email_ids if model.is_email_id(i)])
+    return {i: found.get(model.email_key(i)[0]) for i in email_ids}
+
+
+def _skip_reason(email):
+    if email is None:
+        return "no such email"
+    if email.get("resent_as"):
+        return f"already resent as {email['resent_as']}"
+    if email["status"] not in RESENDABLE:
+        return f"status is {email['status']}, only failed emails are resent"
+    return ""
+
+
+def resend_plan(*, email_ids):
+    """What a resend of `email_ids` would do, without doing it: for each, resend
+    or skip and why (not failed, already resent, unverified addresses)."""
+    plan = []
+    for email_id, email in _load(list(dict.fromkeys(email_ids))).items():
+        reason = _skip_reason(email)
+        if reason:
+            plan.append(Planned(email_id, "skip", reason, email))
+            continue
+        request = payload_load(email=email)
+        blocked = unverified_addresses([request["sender"], *request_recipients(request)])
+        if blocked:
+            plan.append(Planned(email_id, "skip", "unverified in the SES sandbox: " + ", ".join(blocked),
+                                email, blocked))
+        else:
+            plan.append(Planned(email_id, "resend", "", email))
+    return plan
+
+
+def emails_resend(*, email_ids, actor, pause_seconds=None):
+    """Resend failed emails; returns one Result per email. Paced: a pause
+    after every CHUNK emails keeps a bulk resend from bursting into SES."""
+    pause = settings.EMAILHUB_RESEND_PAUSE_SECONDS if pause_seconds is None else pause_seconds
+    results = []
+    plan = resend_plan(email_ids=email_ids)
+    for start in range(0, len(plan), CHUNK):
+        if start:
+            time.sleep(pause)
+        results += _resend_chunk(plan[start:start + CHUNK], actor)
+    return results
+
+
+def _resend_chunk(plan, actor):
+    results, children = [], {}
+    for planned in plan:
+        if planned.action == "skip":
+            results.append(Result(planned.email_id, "skipped", planned.reason))
+            continue
+        try:
+            children[planned.email_id] = _child(planned.email, actor)
+        except UnverifiedIdentities as err:
+            results.append(Result(planned.email_id, "skipped", err.message))
+        except EmailhubError as err:
+            results.append(Result(planned.email_id, "error", err.message))
+    failed = set(sqs.send_batch(settings.EMAILHUB_OUTBOX_QUEUE,
+                                [{"email_id": child} for child in children.values()]))
+    enqueued = []
+    for index, (original, child) in enumerate(children.items()):
+        if index in failed:
+            results.append(Result(original, "error", "the outbox refused the message; try again", child))
+            continue
+        results.append(_mark_resent(original, child, actor))
+        enqueued.append(original)
+    # Only now that the children are on the outbox do the parked messages go.
+    dlq_remove(email_ids=enqueued)
+    return results
+
+
+def _child(original, actor):
+    accepted = email_accept(
+        request=payload_load(email=original), api_key_prefix=DASHBOARD_KEY,
+        idempotency_key=f"resend:{original['id']}",
+        extra={"parent_id": original["id"], "resent_by": actor},
+    )
+    return accepted.body["id"]
+
+
+def _mark_resent(original, child, actor):
+    moment = model.now()
+    try:
+        email_transition(
+            original, to_status=model.RESENT, from_status=model.FAILED, expect_statuses=RESENDABLE,
+            moment=moment, set_attrs={"resent_as": child},
+            events=[event("resent", moment, by=actor, child_id=child)],
+        )
+    except ConditionFailed:
+        return Result(original, "skipped", "resent at the same moment by someone else", child)
+    return Result(original, "resent", f"resent as {child}", child)
+
+
+def discard_plan(*, email_ids):
+    plan = []
+    for email_id, email in _load(list(dict.fromkeys(email_ids))).items():
+        reason = _skip_reason(email)
+        plan.append(Planned(email_id, "skip" if reason else "discard", reason, email))
+    return plan
+
+
+def emails_discard(*, email_ids, actor):
+    """Mark failed emails `discarded` and take them off the dead-letter queue."""
+    results, done = [], []
+    for planned in discard_plan(email_ids=email_ids):
+        if planned.action == "skip":
+            results.append(Result(planned.email_id, "skipped", planned.reason))
+            continue
+        moment = model.now()
+        try:
+            email_transition(planned.email_id, to_status=model.DISCARDED, from_status=model.FAILED,
+                             expect_statuses=RESENDABLE, moment=moment,
+                             events=[event("discarded", moment, by=actor)])
+        except ConditionFailed:
+            results.append(Result(planned.email_id, "skipped", "changed by someone else meanwhile"))
+            continue
+        results.append(Result(planned.email_id, "discarded"))
+        done.append(planned.email_id)
+    dlq_remove(email_ids=done)
+    return results
