@@ -123,7 +123,8 @@ class Meter:
                 self.recording.setdefault(self._operation, []).append((False, err))
             raise
         if self.recording is not None:
-            self.recording.setdefault(self._operation, []).append((True, copy.deepcopy(result)))
+            # Kept as is (nothing mutates a response); copied when replayed.
+            self.recording.setdefault(self._operation, []).append((True, result))
         return result
 
     def install(self):
