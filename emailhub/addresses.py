@@ -3,6 +3,7 @@
 Syntax is checked by email-validator, never with DNS at request time."""
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from email.headerregistry import Address
 
@@ -30,6 +31,7 @@ def has_line_break(value):
     return "\r" in value or "\n" in value
 
 
+@lru_cache(maxsize=4096)  # pure, and called several times per email on the send path
 def parse_mailbox(value):
     if not isinstance(value, str) or not value.strip():
         raise InvalidAddress("an email address is required")

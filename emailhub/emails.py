@@ -7,7 +7,6 @@ appends to the item's `events` timeline; nothing overwrites an earlier event.
 
 from emailhub import model
 from emailhub.aws import dynamodb
-from emailhub.stats import stats_change
 
 
 def event(event_type, moment, **details):
@@ -61,16 +60,12 @@ def recipient_items(*, email_id, moment, addresses, expires_at):
     ]
 
 
-def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id=None, from_status=None,
+def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id=None,
                      moment, events=(), set_attrs=None, remove_attrs=(), increments=None):
     """Move an email to `to_status` (None keeps it) if it is in one of
     `expect_statuses` and, when given, still held by `claim_id`; set
     `set_attrs` and append `events`. Raises ConditionFailed when the email
-    was not in that state.
-
-    With `from_status` (the status the caller knows it leaves), the hourly
-    counters move in the same transaction and None is returned; otherwise the
-    item as it is afterwards is returned."""
+    was not in that state. Returns the item as it is afterwards."""
     names = {"#events": "events"}
     values = {":now": model.iso(moment), ":events": list(events), ":empty": []}
     sets = ["updated_at = :now", "#events = list_append(if_not_exists(#events, :empty), :events)"]
@@ -100,11 +95,9 @@ def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id
     expression = "SET " + ", ".join(sets)
     if remove_attrs:
         expression += " REMOVE " + ", ".join(remove_attrs)
-    update = {"expression": expression, "names": names, "values": values, "condition": " AND ".join(conditions)}
-    change = stats_change(email_id, from_status=from_status, to_status=to_status) if from_status else None
-    if change:
-        dynamodb.transact([("Update", dynamodb.update_args(*model.email_key(email_id), **update)), change])
-        return None
-    return dynamodb.update(*model.email_key(email_id), **update)
+    return dynamodb.update(
+        *model.email_key(email_id), expression=expression, names=names, values=values,
+        condition=" AND ".join(conditions),
+    )
 
 

@@ -18,6 +18,13 @@ class AwsUnavailable(EmailhubError):
     code = "aws_unavailable"
 
 
+class TransactionConflict(AwsUnavailable):
+    """DynamoDB cancelled a transaction because another one touched the same
+    item at that moment; trying again is the documented remedy."""
+
+    code = "transaction_conflict"
+
+
 class NotFound(EmailhubError):
     code = "not_found"
 

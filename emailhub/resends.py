@@ -21,6 +21,7 @@ from emailhub.errors import ConditionFailed, EmailhubError, UnverifiedIdentities
 from emailhub.identities import unverified_addresses
 from emailhub.payloads import payload_load
 from emailhub.services import email_accept, request_recipients
+from emailhub.stats import stats_record
 
 RESENDABLE = (model.FAILED,)
 DASHBOARD_KEY = "dashboard"
@@ -133,12 +134,13 @@ def _mark_resent(original, child, actor):
     moment = model.now()
     try:
         email_transition(
-            original, to_status=model.RESENT, from_status=model.FAILED, expect_statuses=RESENDABLE,
+            original, to_status=model.RESENT, expect_statuses=RESENDABLE,
             moment=moment, set_attrs={"resent_as": child},
             events=[event("resent", moment, by=actor, child_id=child)],
         )
     except ConditionFailed:
         return Result(original, "skipped", "resent at the same moment by someone else", child)
+    stats_record(outcome=model.RESENT, moment=moment)
     return Result(original, "resent", f"resent as {child}", child)
 
 
@@ -159,12 +161,12 @@ def emails_discard(*, email_ids, actor):
             continue
         moment = model.now()
         try:
-            email_transition(planned.email_id, to_status=model.DISCARDED, from_status=model.FAILED,
-                             expect_statuses=RESENDABLE, moment=moment,
+            email_transition(planned.email_id, to_status=model.DISCARDED, expect_statuses=RESENDABLE, moment=moment,
                              events=[event("discarded", moment, by=actor)])
         except ConditionFailed:
             results.append(Result(planned.email_id, "skipped", "changed by someone else meanwhile"))
             continue
+        stats_record(outcome=model.DISCARDED, moment=moment)
         results.append(Result(planned.email_id, "discarded"))
         done.append(planned.email_id)
     dlq_remove(email_ids=done)

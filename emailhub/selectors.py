@@ -162,3 +162,17 @@ def email_log_all(*, log_filter, page_size=200):
         yield from emails
         if not position:
             return
+
+
+def outbox_depth():
+    """Emails waiting for the worker: ready, delayed (retries with backoff) and being sent."""
+    from django.conf import settings
+
+    from emailhub.aws import sqs
+
+    attributes = sqs.attributes(settings.EMAILHUB_OUTBOX_QUEUE)
+    return {
+        "ready": int(attributes.get("ApproximateNumberOfMessages", 0)),
+        "delayed": int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+        "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+    }

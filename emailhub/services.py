@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,11 +21,12 @@ from emailhub.aws import dynamodb, ses, sqs
 from emailhub.emails import email_get, email_item, email_transition, event, recipient_items
 from emailhub.errors import (
     AwsUnavailable, ConditionFailed, EmailhubError, EnqueueFailed, IdempotencyConflict, SendError,
+    TransactionConflict,
 )
 from emailhub.identities import identities_check_sandbox
 from emailhub.messages import ses_arguments
 from emailhub.payloads import payload_load, payload_store
-from emailhub.stats import stats_change, stats_move
+from emailhub.stats import stats_record
 
 logger = logging.getLogger(__name__)
 
@@ -82,16 +84,31 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
     writes = [("Put", dynamodb.put_args(item, condition="attribute_not_exists(pk)"))]
     writes += [("Put", dynamodb.put_args(r)) for r in recipient_items(
         email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at)]
-    writes.append(stats_change(email_id, from_status=None, to_status=model.QUEUED))
     if idempotency_key:
         writes.insert(0, _idempotency_put(api_key_prefix, idempotency_key, request, body, moment))
     try:
-        dynamodb.transact(writes)
+        _transact_retrying_conflicts(writes)
     except ConditionFailed:
         if idempotency_key:
             return _replay(api_key_prefix, idempotency_key, request)
         raise
     return Accepted(body=body, writes=writes)
+
+
+CONFLICT_RETRIES = 5
+
+
+def _transact_retrying_conflicts(writes):
+    """Requests racing with one Idempotency-Key make DynamoDB cancel all but
+    one transaction as a conflict; tried again, the losers find the winner's
+    record (ConditionFailed) and replay it."""
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            return dynamodb.transact(writes)
+        except TransactionConflict:
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)
 
 
 def request_recipients(request):
@@ -167,7 +184,6 @@ def _forget(accepted):
         if kind == "Put":
             undo.append(("Delete", {"TableName": args["TableName"],
                                     "Key": {"pk": args["Item"]["pk"], "sk": args["Item"]["sk"]}}))
-    undo.append(stats_change(email_id, from_status=model.QUEUED, to_status=None))
     try:
         dynamodb.transact(undo)
     except EmailhubError:
@@ -196,8 +212,6 @@ def email_deliver(*, email_id):
         )
     except ConditionFailed:
         return _not_claimable(email_id)
-    if email["attempts"] > 1:  # only a retry is claimed a second time
-        stats_move(email_id, from_status=model.RETRYING, to_status=model.SENDING)
     return _attempt(email, claim_id)
 
 
@@ -221,11 +235,12 @@ def _attempt(email, claim_id):
         return _fail(email, claim_id, err, attempt)
     moment = model.now()
     email_transition(
-        email["id"], to_status=model.SENT, from_status=model.SENDING, claim_id=claim_id, moment=moment,
+        email["id"], to_status=model.SENT, claim_id=claim_id, moment=moment,
         events=[event("sent", moment, attempt=attempt, ses_message_id=message_id)],
         set_attrs={"ses_message_id": message_id, "sent_at": model.iso(moment)},
         remove_attrs=("claim_id", "lease_until"),
     )
+    stats_record(outcome=model.SENT, moment=moment)
     return "sent"
 
 
@@ -245,7 +260,7 @@ def _retry(email, claim_id, err, attempt):
     moment = model.now()
     delay = retry_delay(attempt)
     email_transition(
-        email["id"], to_status=model.RETRYING, from_status=model.SENDING, claim_id=claim_id, moment=moment,
+        email["id"], to_status=model.RETRYING, claim_id=claim_id, moment=moment,
         events=[event("attempt_failed", moment, attempt=attempt, code=err.code, message=err.message,
                       kind=err.kind, retry_in_seconds=delay)],
         set_attrs={"last_error": _error(err, attempt, moment),
@@ -255,6 +270,7 @@ def _retry(email, claim_id, err, attempt):
     # If this enqueue fails the exception makes SQS redeliver the current
     # message, which finds the email `retrying` and claims it again.
     outbox_enqueue(email_id=email["id"], delay_seconds=delay)
+    stats_record(outcome=model.RETRYING, moment=moment)
     return "retrying"
 
 
@@ -266,13 +282,14 @@ def _fail(email, claim_id, err, attempt, expect_statuses=None):
         error = {**error, "code": "attempts_exhausted",
                  "message": f"Gave up after {attempt} attempts; last error {err.code}: {err.message}"}
     email_transition(
-        email["id"], to_status=model.FAILED, from_status=model.SENDING, claim_id=claim_id,
+        email["id"], to_status=model.FAILED, claim_id=claim_id,
         expect_statuses=expect_statuses, moment=moment,
         events=[event("failed", moment, attempt=attempt, code=error["code"], message=error["message"],
                       kind=err.kind, ses_error=err.code if exhausted else None)],
         set_attrs={"last_error": error, "failed_at": model.iso(moment)},
         remove_attrs=("claim_id", "lease_until"),
     )
+    stats_record(outcome=model.FAILED, moment=moment)
     email_park(email={**email, "attempts": attempt, "last_error": error, "failed_at": model.iso(moment)})
     return "failed"
 

@@ -1,66 +1,47 @@
-"""Hourly counts of emails by status, for the dashboard overview.
+"""Hourly counts of what happened to emails, for the dashboard overview.
 
-Each email counts once, in the hour it was created, under its current status.
-A status change moves it between counters in the same DynamoDB transaction as
-the change itself, so the overview reads 24 or 168 small items instead of
-every email. (`sending` counts as `queued`: claiming an email is not a change
-anyone needs to see in a chart, and it keeps the send path's calls down.)
+Each outcome (sent, retrying, failed, resent, discarded) adds one to a small
+item for the hour it happened in, with a plain UpdateItem ADD. Plain updates
+of one item queue up inside DynamoDB instead of conflicting the way
+transactions do, so the counters never make a send fail; they stay out of the
+status transactions for that reason. The price is that a process dying
+between a status change and its count leaves the count one short: the
+overview is a picture of the traffic, the email items are the record.
 
-One item per hour takes every write of that hour; DynamoDB allows about 1,000
-writes a second on one item, far above an SES account's send rate."""
+The overview reads 168 of these items (two batch reads) instead of every email.
+One item per hour takes every count of that hour; DynamoDB allows about
+1,000 writes a second on one item, well above an SES account's send rate."""
 
+import logging
 from datetime import timedelta
 
 from emailhub import model
 from emailhub.aws import dynamodb
+from emailhub.errors import EmailhubError
 
-COUNTED_AS = {model.SENDING: model.QUEUED}
+logger = logging.getLogger(__name__)
+
+OUTCOMES = (model.SENT, model.RETRYING, model.FAILED, model.RESENT, model.DISCARDED)
 
 
 def stats_key(hour):
     return f"STATS#{hour}", "STATS"
 
 
-def counted(status):
-    return COUNTED_AS.get(status, status)
-
-
-def stats_change(email_id, *, from_status, to_status):
-    """The transaction operation that moves one email between counters (None
-    for either side: only the other one changes), or None when the move does
-    not change the counts."""
-    old = counted(from_status) if from_status else None
-    new = counted(to_status) if to_status else None
-    if old == new:
-        return None
-    names, values, adds = {}, {}, []
-    for placeholder, status, step in (("new", new, 1), ("old", old, -1)):
-        if status:
-            names[f"#{placeholder}"] = status
-            values[f":{placeholder}"] = step
-            adds.append(f"#{placeholder} :{placeholder}")
-    return "Update", dynamodb.update_args(
-        *stats_key(model.email_created_hour(email_id)),
-        expression="ADD " + ", ".join(adds), names=names, values=values,
-    )
-
-
-def stats_move(email_id, *, from_status, to_status):
-    """Move one email between counters on its own (for changes that cannot
-    share a transaction with the status write)."""
-    change = stats_change(email_id, from_status=from_status, to_status=to_status)
-    if change:
-        dynamodb.transact([change])
+def stats_record(*, outcome, moment=None):
+    """Count one outcome in its hour. Never raises: a lost count must not fail a send."""
+    hour = (moment or model.now()).strftime("%Y-%m-%dT%H")
+    try:
+        dynamodb.update(*stats_key(hour), expression="ADD #outcome :one",
+                        names={"#outcome": outcome}, values={":one": 1})
+    except EmailhubError as err:
+        logger.warning("Could not count %s for %s: %s", outcome, hour, err.message)
 
 
 def stats_hours(*, hours):
-    """{hour: {status: count}} for each "YYYY-MM-DDTHH" in `hours`."""
+    """{hour: {outcome: count}} for each "YYYY-MM-DDTHH" in `hours`."""
     found = dynamodb.batch_get([stats_key(hour) for hour in hours])
-    result = {}
-    for hour in hours:
-        item = found.get(stats_key(hour)[0], {})
-        result[hour] = {status: item.get(status, 0) for status in model.STATUSES if status != model.SENDING}
-    return result
+    return {hour: {o: found.get(stats_key(hour)[0], {}).get(o, 0) for o in OUTCOMES} for hour in hours}
 
 
 def _hours_back(moment, count):
@@ -68,18 +49,16 @@ def _hours_back(moment, count):
 
 
 def stats_overview(*, moment=None):
-    """Counts by status for the last 24 hours and 7 days, and the last 24
-    hours hour by hour (oldest first): 168 small items in two batch reads."""
-    moment = moment or model.now()
-    hours = _hours_back(moment, 7 * 24)
+    """Outcomes in the last 24 hours and 7 days, and the last 24 hours hour
+    by hour (oldest first)."""
+    hours = _hours_back(moment or model.now(), 7 * 24)
     by_hour = stats_hours(hours=hours)
-    statuses = [s for s in model.STATUSES if s != model.SENDING]
 
     def total(selected):
-        return {s: sum(by_hour[h][s] for h in selected) for s in statuses}
+        return {o: sum(by_hour[h][o] for h in selected) for o in OUTCOMES}
 
     return {
-        "statuses": statuses,
+        "outcomes": OUTCOMES,
         "last_24h": total(hours[-24:]),
         "last_7d": total(hours),
         "hourly": [(hour, by_hour[hour]) for hour in hours[-24:]],

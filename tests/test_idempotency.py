@@ -102,3 +102,24 @@ def test_enqueue_failure_accepts_nothing_and_a_retry_succeeds(send, verified, mo
     assert retried.status_code == 202 and "Idempotent-Replayed" not in retried
     drain_outbox()
     assert len(ses_sent()) == 1
+
+
+def test_transaction_conflicts_are_retried_then_replayed(send, verified, monkeypatch):
+    """Real DynamoDB cancels racing transactions on one item as TransactionConflict
+    (moto never does); the loser tries again and replays the winner's answer."""
+    from emailhub.aws import dynamodb
+    from emailhub.errors import TransactionConflict
+
+    first = send(message(), idempotency_key="race").json()
+    real = dynamodb.transact
+    conflicts = []
+
+    def conflicting(writes):
+        if len(conflicts) < 2:
+            conflicts.append(1)
+            raise TransactionConflict("Transaction is ongoing for the item")
+        return real(writes)
+
+    monkeypatch.setattr(dynamodb, "transact", conflicting)
+    again = send(message(), idempotency_key="race")
+    assert again.status_code == 202 and again.json() == first and len(conflicts) == 2

@@ -6,6 +6,7 @@ from dashboard.charts import COLORS, stacked_bars
 from emailhub.aws import ses
 from emailhub.dlq import dlq_depth, dlq_peek
 from emailhub.errors import EmailhubError
+from emailhub.selectors import outbox_depth
 from emailhub.stats import stats_overview
 
 
@@ -13,9 +14,9 @@ def overview_context():
     context = {"sandbox": settings.EMAILHUB_SES_SANDBOX, "colors": COLORS, "overview_errors": []}
     try:
         stats = stats_overview()
-        bars, labels, peak = stacked_bars(stats["hourly"], stats["statuses"])
-        context.update(stats=stats, bars=bars, labels=labels, peak=peak,
-                       legend=[(s, COLORS[s]) for s in stats["statuses"]])
+        bars, labels, peak = stacked_bars(stats["hourly"], stats["outcomes"])
+        context.update(stats=stats, bars=bars, labels=labels, peak=peak, outbox=outbox_depth(),
+                       legend=[(s, COLORS[s]) for s in stats["outcomes"]])
     except EmailhubError as err:
         context["overview_errors"].append(f"Counts unavailable: {err.message}")
     try:

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 from django.conf import settings
 
 from emailhub.aws.calls import call, error_code, error_message
-from emailhub.errors import AwsUnavailable, ConditionFailed
+from emailhub.errors import AwsUnavailable, ConditionFailed, TransactionConflict
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -53,10 +53,14 @@ def _dynamo(operation, **kwargs):
         if code == "ConditionalCheckFailedException":
             raise ConditionFailed(error_message(err)) from err
         if code == "TransactionCanceledException":
-            reasons = [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
-            failed = ConditionFailed(error_message(err))
-            failed.reasons = reasons
-            raise failed from err
+            reasons = {r.get("Code", "None") for r in err.response.get("CancellationReasons", [])}
+            if "ConditionalCheckFailed" in reasons:
+                raise ConditionFailed(error_message(err)) from err
+            if "TransactionConflict" in reasons:
+                raise TransactionConflict(error_message(err)) from err
+            raise AwsUnavailable(f"DynamoDB {operation}: {error_message(err)}") from err
+        if code == "TransactionConflictException":
+            raise TransactionConflict(error_message(err)) from err
         raise AwsUnavailable(f"DynamoDB {operation}: {code} {error_message(err)}") from err
 
 

@@ -1,0 +1,488 @@
+#!/usr/bin/env python
+"""Benchmark of the dashboard's email log: DynamoDB reads per page at 1k and 100k emails.
+
+Fills the table with N emails of the project's real item shapes (built with
+emailhub.emails.email_item / recipient_items, written with BatchWriteItem;
+not measured), then opens log pages in the dashboard as a logged-in
+superuser (django.test.Client, GET /admin/emails/, size 50): the first page,
+page 2 by its "next" link, status=failed, a common and a rare recipient, a tag,
+and two combinations that filter after reading. A botocore `after-call` hook
+on the DynamoDB client Emailhub uses counts, per page, the operations by name,
+the items each Query returned (Count) and evaluated (ScannedCount), and the
+items each BatchGetItem returned.
+
+The point it checks: every list is a Query on a key or an index, never a Scan,
+so a page costs the same with 1,000 or 100,000 emails. It prints the figures
+side by side and says, per page, whether they were the same at every size.
+Nothing about time is asserted (elapsed times are printed for information).
+
+Exit code: 1 when any Scan happened, a page did not answer 200 or showed an
+error, or the code raised; otherwise 0, whatever the figures.
+
+Usage: .venv/bin/python benchmarks/log_page_reads.py [--sizes 1000,100000] [--seed 7]
+"""
+
+import argparse
+import html
+import os
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# Offline before anything imports boto3 or Django: fake credentials, no
+# endpoint from the shell, so nothing can reach real AWS. Staff users live in
+# a throwaway SQLite file, never in the project's db.sqlite3.
+for _var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_var, None)
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
+os.environ["DJANGO_SETTINGS_MODULE"] = "emailhub.settings"
+DB_DIR = tempfile.mkdtemp(prefix="emailhub-bench-")
+os.environ["DATABASE_URL"] = f"sqlite:///{DB_DIR}/bench.sqlite3"
+
+import django  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from emailhub import model  # noqa: E402
+from emailhub.aws import clients, dynamodb, sqs  # noqa: E402
+from emailhub.bootstrap import aws_resources_ensure  # noqa: E402
+from emailhub.emails import email_item, event, recipient_items  # noqa: E402
+from emailhub.payloads import payload_store  # noqa: E402
+from emailhub.services import _summary  # noqa: E402  (the summary exactly as email_accept builds it)
+
+PAGE_SIZE = 50
+DAYS = 7  # the log's default range: today and the six days before
+COMMON_RECIPIENTS = [f"customer-{n:02d}@example.com" for n in range(10)]
+RARE_RECIPIENT = "rare-customer@example.com"
+RARE_TAG = ("campaign", "pilot")
+RARE_COUNT = 3  # emails to the rare recipient, and emails with the rare tag, at every size
+STATUS_MIX = [(model.SENT, 0.90), (model.FAILED, 0.08), (model.QUEUED, 0.02)]
+TYPE_MIX = [("order", 0.60), ("signup", 0.30), ("alert", 0.10)]
+BATCH_WRITE = 25  # DynamoDB's maximum per BatchWriteItem
+LOG_URL = "/admin/emails/"
+OP_ABBREVIATIONS = {"Query": "Q", "BatchGetItem": "BG", "GetItem": "G", "Scan": "SCAN"}
+
+
+# --- counting DynamoDB reads -----------------------------------------------------
+
+@dataclass
+class Reads:
+    """What one page cost in DynamoDB."""
+
+    ops: Counter = field(default_factory=Counter)
+    query_returned: int = 0    # sum of Count over the page's Queries
+    query_evaluated: int = 0   # sum of ScannedCount: items read before any FilterExpression
+    fetched_items: int = 0     # items BatchGetItem (or GetItem) returned: a read by key reads exactly those
+    unprocessed: int = 0       # keys a BatchGetItem handed back unprocessed
+
+    @property
+    def returned(self):
+        return self.query_returned + self.fetched_items
+
+    @property
+    def evaluated(self):
+        return self.query_evaluated + self.fetched_items
+
+    @property
+    def op_count(self):
+        return sum(self.ops.values())
+
+    def ops_text(self):
+        return "+".join(f"{n}{OP_ABBREVIATIONS.get(op, op)}" for op, n in sorted(
+            self.ops.items(), key=lambda kv: list(OP_ABBREVIATIONS).index(kv[0]) if kv[0] in OP_ABBREVIATIONS
+            else len(OP_ABBREVIATIONS))) or "-"
+
+    def figures(self):
+        return (dict(self.ops), self.query_returned, self.query_evaluated, self.fetched_items)
+
+
+class ReadMeter:
+    """A botocore `after-call.dynamodb` hook on the client Emailhub uses.
+
+    emailhub/aws/clients.py makes each client from its own boto3 Session and
+    caches it, so a hook on boto3's default session would see nothing; the
+    hook goes on the cached client itself, and `check_client` confirms after
+    every page that Emailhub still uses that client (no reset in between).
+    `after-call` fires once per API call (after any SDK retry), error or not."""
+
+    def __init__(self):
+        self.reads = None
+        self.all_ops = Counter()  # every call while attached, measured or not
+        self.client = None
+
+    def attach(self):
+        self.client = clients.client("dynamodb")
+        self.client.meta.events.register("after-call.dynamodb", self._after_call,
+                                         unique_id="log-page-reads-meter")
+        self.all_ops.clear()
+
+    def check_client(self):
+        if clients.client("dynamodb") is not self.client:
+            raise RuntimeError("emailhub.aws.clients handed out a new DynamoDB client: the meter is not on it.")
+
+    def _after_call(self, http_response, parsed, model, **kwargs):
+        self.all_ops[model.name] += 1
+        if self.reads is None:
+            return
+        reads = self.reads
+        reads.ops[model.name] += 1
+        if model.name in ("Query", "Scan"):
+            reads.query_returned += parsed.get("Count", 0)
+            reads.query_evaluated += parsed.get("ScannedCount", 0)
+        elif model.name == "BatchGetItem":
+            reads.fetched_items += sum(len(items) for items in parsed.get("Responses", {}).values())
+            reads.unprocessed += sum(len(v.get("Keys", [])) for v in parsed.get("UnprocessedKeys", {}).values())
+        elif model.name == "GetItem":
+            reads.fetched_items += 1 if parsed.get("Item") else 0
+
+    def start(self):
+        self.reads = Reads()
+
+    def stop(self):
+        reads, self.reads = self.reads, None
+        return reads
+
+
+METER = ReadMeter()
+
+
+# --- the table -----------------------------------------------------------------
+
+def _pick(rng, mix):
+    roll, total = rng.random(), 0.0
+    for value, share in mix:
+        total += share
+        if roll < total:
+            return value
+    return mix[-1][0]
+
+
+@dataclass
+class Email:
+    """What the script knows about each email it wrote, to count what a filter should match."""
+
+    status: str
+    to: str
+    tags: dict
+    day: str
+
+
+def email_items(index, moment, rng, *, rare_recipient, rare_tag):
+    """The email item and its recipient items, as email_accept would write
+    them, then moved to a final status the way the worker leaves them."""
+    email_id = model.new_email_id(moment)
+    to = RARE_RECIPIENT if rare_recipient else COMMON_RECIPIENTS[rng.randrange(len(COMMON_RECIPIENTS))]
+    tags = {"type": _pick(rng, TYPE_MIX)}
+    if rare_tag:
+        tags[RARE_TAG[0]] = RARE_TAG[1]
+    request = {
+        "sender": settings.EMAILHUB_DEFAULT_FROM, "to": [to], "subject": f"Your order #{index} is confirmed",
+        "text": f"Thanks for order #{index}. It ships tomorrow.", "tags": tags,
+    }
+    expires_at = model.epoch(moment + timedelta(days=settings.EMAILHUB_RETENTION_DAYS))
+    item = email_item(
+        email_id=email_id, moment=moment, summary=_summary(request), expires_at=expires_at,
+        payload=payload_store(email_id=email_id, request=request),  # small: inline, no S3 call
+        api_key_prefix="bench", idempotency_key=None,
+    )
+    status = _pick(rng, STATUS_MIX)
+    later = moment + timedelta(seconds=2)
+    if status == model.SENT:
+        message_id = f"0100{uuid.uuid4().hex}-000000"
+        item.update(attempts=1, ses_message_id=message_id, sent_at=model.iso(later), updated_at=model.iso(later))
+        item["events"].append(event("sent", later, attempt=1, ses_message_id=message_id))
+    elif status == model.FAILED:
+        error = {"code": "MessageRejected", "message": "Email address is not verified.", "kind": "permanent",
+                 "attempt": 1, "at": model.iso(later)}
+        item.update(attempts=1, last_error=error, failed_at=model.iso(later), updated_at=model.iso(later))
+        item["events"].append(event("failed", later, attempt=1, code=error["code"], message=error["message"],
+                                    kind="permanent"))
+    item["status"] = status
+    item["status_day"] = model.status_day(status, email_id)
+    rcpts = recipient_items(email_id=email_id, moment=moment, addresses=[to], expires_at=expires_at)
+    return [item, *rcpts], Email(status=status, to=to, tags=tags, day=model.email_created_day(email_id))
+
+
+def populate(count, rng, first_day):
+    """`count` emails spread evenly over the DAYS whole UTC days from
+    `first_day`, so every day partition holds count/DAYS of them whatever the
+    hour of the run (today's include hours still to come). Returns what was written."""
+    start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=timezone.utc)
+    span = DAYS * 24 * 3600
+    rare_recipient = set(rng.sample(range(count), RARE_COUNT))
+    rare_tag = set(rng.sample(range(count), RARE_COUNT))
+    dynamo, table = clients.client("dynamodb"), settings.EMAILHUB_TABLE
+    emails, batch = [], []
+
+    def flush():
+        request = {table: [{"PutRequest": {"Item": dynamodb.serialize(i)}} for i in batch]}
+        while request:
+            request = dynamo.batch_write_item(RequestItems=request).get("UnprocessedItems") or None
+        batch.clear()
+
+    for index in range(count):
+        moment = start + timedelta(seconds=span * (index + rng.random()) / count)
+        items, email = email_items(index, moment, rng, rare_recipient=index in rare_recipient,
+                                   rare_tag=index in rare_tag)
+        emails.append(email)
+        for item in items:
+            batch.append(item)
+            if len(batch) == BATCH_WRITE:
+                flush()
+    if batch:
+        flush()
+    return emails
+
+
+# --- the pages -----------------------------------------------------------------
+
+@dataclass
+class Scenario:
+    name: str
+    params: dict = field(default_factory=dict)
+    follow_next_of: str = None  # open the "next" link of that scenario's page instead
+
+    def matches(self, email):
+        """Does the script's record of an email match this page's filter?"""
+        if self.params.get("status") and email.status != self.params["status"]:
+            return False
+        if self.params.get("recipient") and email.to != self.params["recipient"]:
+            return False
+        if self.params.get("tag"):
+            name, value = self.params["tag"].split("=", 1)
+            if email.tags.get(name) != value:
+                return False
+        return True
+
+
+SCENARIOS = [
+    Scenario("log, page 1"),
+    Scenario("log, page 2 (next link)", follow_next_of="log, page 1"),
+    Scenario("status=failed (8%)", {"status": model.FAILED}),
+    Scenario("recipient, common (10%)", {"recipient": COMMON_RECIPIENTS[0]}),
+    Scenario(f"recipient, rare ({RARE_COUNT} emails)", {"recipient": RARE_RECIPIENT}),
+    Scenario("tag type=alert (10%)", {"tag": "type=alert"}),
+    Scenario("recipient + status=failed", {"recipient": COMMON_RECIPIENTS[0], "status": model.FAILED}),
+    Scenario(f"tag, rare ({RARE_COUNT} emails)", {"tag": "=".join(RARE_TAG)}),
+]
+
+ROW = re.compile(r'href="/admin/emails/([0-9a-f-]{36})/"')
+NEXT = re.compile(r'<a href="([^"]*)">next &rarr;</a>')
+ERROR = re.compile(r'class="errornote"|class="errorlist')
+
+
+@dataclass
+class Page:
+    reads: Reads
+    shown: int
+    matching: int
+    next_url: str
+    elapsed: float
+
+
+class PageError(Exception):
+    pass
+
+
+def open_page(http, url):
+    METER.start()
+    began = time.perf_counter()
+    try:
+        response = http.get(url)
+    finally:
+        elapsed = time.perf_counter() - began
+        reads = METER.stop()
+    METER.check_client()
+    if response.status_code != 200:
+        raise PageError(f"GET {url} answered {response.status_code}")
+    body = response.content.decode()
+    if ERROR.search(body):
+        raise PageError(f"GET {url} showed an error: {body[ERROR.search(body).start():][:300]!r}")
+    found = NEXT.search(body)
+    return reads, len(ROW.findall(body)), (LOG_URL + html.unescape(found.group(1))) if found else None, elapsed
+
+
+def measure_size(count, seed):
+    """Fresh emulator, `count` emails, every scenario once. Returns ({scenario: Page}, fill seconds)."""
+    rng = random.Random(seed)
+    today = model.now().date()
+    first_day = today - timedelta(days=DAYS - 1)
+    with mock_aws():
+        settings.AWS_ENDPOINT_URL = None
+        settings.AWS_REGION = "us-east-1"
+        clients.reset()
+        sqs.reset()
+        aws_resources_ensure()
+        METER.attach()
+
+        began = time.perf_counter()
+        emails = populate(count, rng, first_day)
+        fill_seconds = time.perf_counter() - began
+        print(f"  {count:,} emails and their recipient items written in {fill_seconds:.1f} s "
+              f"with {METER.all_ops['BatchWriteItem']:,} BatchWriteItem calls", file=sys.stderr)
+
+        http = Client()
+        http.force_login(User.objects.get(username="bench"))
+        dates = {"date_from": first_day.isoformat(), "date_to": today.isoformat()}
+        open_page(http, f"{LOG_URL}?{urlencode(dates)}")  # warm-up: templates, lazy imports; not counted
+
+        pages = {}
+        for scenario in SCENARIOS:
+            if scenario.follow_next_of:
+                url = pages[scenario.follow_next_of].next_url
+                if not url:
+                    raise PageError(f"{scenario.follow_next_of!r} had no next link at {count:,} emails")
+                matching = max(0, sum(1 for e in emails if scenario.matches(e)) - PAGE_SIZE)
+            else:
+                url = f"{LOG_URL}?{urlencode({**dates, **scenario.params, 'size': PAGE_SIZE})}"
+                matching = sum(1 for e in emails if scenario.matches(e))
+            reads, shown, next_url, elapsed = open_page(http, url)
+            pages[scenario.name] = Page(reads=reads, shown=shown, matching=matching, next_url=next_url,
+                                        elapsed=elapsed)
+        clients.reset()
+        sqs.reset()
+    return pages, fill_seconds
+
+
+# --- report --------------------------------------------------------------------
+
+def verdict(results, sizes):
+    """(same, costlier, cheaper) lists of scenario names, comparing the
+    smallest size with the largest."""
+    small, large = results[sizes[0]], results[sizes[-1]]
+    same, costlier, cheaper = [], [], []
+    for scenario in SCENARIOS:
+        a, b = small[scenario.name].reads, large[scenario.name].reads
+        if a.figures() == b.figures():
+            same.append(scenario.name)
+        elif (b.evaluated, b.op_count) > (a.evaluated, a.op_count):
+            costlier.append(scenario.name)
+        else:
+            cheaper.append(scenario.name)
+    return same, costlier, cheaper
+
+
+def report(results, sizes, fills):
+    name_width = max(len(s.name) for s in SCENARIOS)
+    columns = [("ops", 8), ("returned", 8), ("evaluated", 9), ("shown", 16)]
+    block = sum(w for _, w in columns) + 2 * (len(columns) - 1)
+    print()
+    print(f"Email log pages (GET {LOG_URL} as a superuser, {PAGE_SIZE} per page, the last {DAYS} days): "
+          "DynamoDB reads per page, in-process moto.")
+    print(f"Emails spread evenly over {DAYS} UTC days; statuses "
+          + ", ".join(f"{share:.0%} {s}" for s, share in STATUS_MIX) + f"; {len(COMMON_RECIPIENTS)} common "
+          f"recipients, tag type=" + "/".join(f"{t} {share:.0%}" for t, share in TYPE_MIX)
+          + f"; {RARE_COUNT} emails to {RARE_RECIPIENT}, {RARE_COUNT} tagged {'='.join(RARE_TAG)} at every size.")
+    print()
+    print(f"{'':{name_width}}" + "".join(f" | {f'{size:,} emails':^{block}}" for size in sizes))
+    print(f"{'page':{name_width}}" + " | ".join([""] + ["  ".join(f"{c:>{w}}" for c, w in columns)] * len(sizes)))
+    print("-" * name_width + ("-+-" + "-" * block) * len(sizes))
+    for scenario in SCENARIOS:
+        cells = []
+        for size in sizes:
+            page = results[size][scenario.name]
+            values = [page.reads.ops_text(), f"{page.reads.returned:,}", f"{page.reads.evaluated:,}",
+                      f"{page.shown} of {page.matching:,}"]
+            cells.append("  ".join(f"{v:>{w}}" for v, (_, w) in zip(values, columns)))
+        print(f"{scenario.name:{name_width}} | " + " | ".join(cells))
+    print()
+    print("ops: DynamoDB calls (Q Query, BG BatchGetItem, G GetItem). returned: items the calls returned "
+          "(Query Count + BatchGetItem items).")
+    print("evaluated: items DynamoDB read for them (Query ScannedCount, before any FilterExpression, "
+          "+ BatchGetItem items). shown: rows on the page of the emails matching the filter.")
+    print()
+    for scenario in SCENARIOS:
+        parts = []
+        for size in sizes:
+            page = results[size][scenario.name]
+            q = page.reads.ops.get("Query", 0)
+            detail = f"{page.reads.query_returned:,}/{page.reads.query_evaluated:,} returned/evaluated in {q} Q"
+            if page.reads.fetched_items:
+                detail += f", {page.reads.fetched_items:,} by BG"
+            parts.append(f"{size:,}: {detail}, {page.elapsed * 1000:,.0f} ms")
+        print(f"  {scenario.name:{name_width}}  " + "; ".join(parts))
+    print("  (ms: wall time of the request, emulator included; for information only)")
+    print("  fill: " + "; ".join(f"{size:,} emails in {fills[size]:.1f} s" for size in sizes))
+
+    scans = {size: sum(p.reads.ops.get("Scan", 0) for p in results[size].values()) for size in sizes}
+    unprocessed = sum(p.reads.unprocessed for size in sizes for p in results[size].values())
+    same, costlier, cheaper = verdict(results, sizes)
+    print()
+    if unprocessed:
+        print(f"Note: BatchGetItem returned {unprocessed} unprocessed keys in all (retried by the code).")
+    for name in costlier:
+        a, b = results[sizes[0]][name].reads, results[sizes[-1]][name].reads
+        print(f"COSTLIER at {sizes[-1]:,}: {name}: {a.ops_text()} -> {b.ops_text()}, "
+              f"evaluated {a.evaluated:,} -> {b.evaluated:,}")
+    for name in cheaper:
+        a, b = results[sizes[0]][name].reads, results[sizes[-1]][name].reads
+        print(f"cheaper at {sizes[-1]:,}: {name}: {a.ops_text()} -> {b.ops_text()}, "
+              f"evaluated {a.evaluated:,} -> {b.evaluated:,}")
+    for size in sizes:
+        if scans[size]:
+            print(f"FAIL  {scans[size]} Scan(s) at {size:,} emails")
+    if len(sizes) > 1:
+        print(f"Same reads at {sizes[0]:,} and {sizes[-1]:,} emails for {len(same)} of {len(SCENARIOS)} pages"
+              + (f" ({', '.join(same)})" if same else "") + "; "
+              + (f"costlier at {sizes[-1]:,} for {len(costlier)}, " if costlier else "")
+              + (f"cheaper at {sizes[-1]:,} for {len(cheaper)}; " if cheaper else "")
+              + ("no Scan." if not any(scans.values()) else "Scans happened (see FAIL)."))
+    else:
+        print(f"One size only: nothing to compare; {'no Scan' if not any(scans.values()) else 'Scans happened'}.")
+    return not any(scans.values())
+
+
+def parse_sizes(text):
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of whole numbers: {text!r}") from None
+    if not sizes or any(size < RARE_COUNT * 2 for size in sizes):
+        raise argparse.ArgumentTypeError(f"sizes must be at least {RARE_COUNT * 2}")
+    return sizes
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=parse_sizes, default=[1000, 100000],
+                        help="comma-separated table sizes in emails (default 1000,100000)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the population's random choices (default 7)")
+    args = parser.parse_args(argv)
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        User.objects.create_superuser("bench", "bench@example.com", "bench")
+        results, fills = {}, {}
+        for size in args.sizes:
+            print(f"Measuring {size:,} emails...", file=sys.stderr)
+            results[size], fills[size] = measure_size(size, args.seed)
+        ok = report(results, args.sizes, fills)
+    except PageError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(DB_DIR, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
