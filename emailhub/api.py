@@ -14,7 +14,7 @@ from ninja.security import HttpBearer
 from emailhub import services
 from emailhub.apikeys import api_key_authenticate
 from emailhub.errors import (
-    AwsUnavailable, EmailhubError, EnqueueFailed, IdempotencyConflict, NotFound, UnverifiedIdentities,
+    AwsUnavailable, EmailhubError, EnqueueFailed, IdempotencyConflict, NotFound, Suppressed, UnverifiedIdentities,
 )
 from emailhub.health import health_check
 from emailhub.schemas import ERROR_CODES, AcceptedOut, EmailOut, ErrorOut, HealthOut, SendEmailIn
@@ -109,7 +109,7 @@ def _api_error(request, exc):
 
 @api.exception_handler(EmailhubError)
 def _emailhub_error(request, exc):
-    if isinstance(exc, UnverifiedIdentities):
+    if isinstance(exc, (UnverifiedIdentities, Suppressed)):
         return error_response(422, exc.code, exc.message, "to", addresses=exc.addresses)
     if isinstance(exc, IdempotencyConflict):
         return error_response(409, exc.code, exc.message, "Idempotency-Key")

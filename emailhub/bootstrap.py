@@ -6,7 +6,7 @@ from django.conf import settings
 
 from emailhub import model
 from emailhub.addresses import parse_mailbox
-from emailhub.aws import dynamodb, s3, ses, sqs
+from emailhub.aws import dynamodb, s3, ses, sns, sqs
 
 DAY = 24 * 60 * 60
 # SQS's default maximum; set explicitly so no deployment depends on a default.
@@ -41,9 +41,43 @@ def aws_resources_ensure():
     config_set = settings.EMAILHUB_SES_CONFIGURATION_SET
     results.append((f"SES configuration set {config_set}",
                     "created" if ses.configuration_set_ensure(config_set) else "exists"))
+    results += _events_pipeline()
     sender = parse_mailbox(settings.EMAILHUB_DEFAULT_FROM).address
     results.append((f"SES identity {sender}", _identity(sender)))
     sqs.reset()
+    return results
+
+
+def _events_pipeline():
+    """SES configuration set -> SNS topic -> SQS events queue (with its own DLQ)."""
+    topic, topic_created = sns.topic_ensure(settings.EMAILHUB_EVENTS_TOPIC)
+    results = [(f"SNS topic {settings.EMAILHUB_EVENTS_TOPIC}", "created" if topic_created else "exists")]
+    results.append((f"SQS queue {settings.EMAILHUB_EVENTS_DLQ}", sqs.queue_ensure(settings.EMAILHUB_EVENTS_DLQ, {
+        "MessageRetentionPeriod": str(DLQ_RETENTION), "MaximumMessageSize": str(MAX_MESSAGE_BYTES),
+    })))
+    queue = settings.EMAILHUB_EVENTS_QUEUE
+    results.append((f"SQS queue {queue}", sqs.queue_ensure(queue, {
+        "MessageRetentionPeriod": str(OUTBOX_RETENTION),
+        "MaximumMessageSize": str(MAX_MESSAGE_BYTES),
+        "VisibilityTimeout": str(OUTBOX_VISIBILITY_SECONDS),
+        "RedrivePolicy": json.dumps({
+            "deadLetterTargetArn": sqs.queue_arn(settings.EMAILHUB_EVENTS_DLQ), "maxReceiveCount": str(MAX_RECEIVES),
+        }),
+    })))
+    sqs.reset()
+    queue_arn = sqs.queue_arn(queue)
+    # The queue must let the topic deliver to it.
+    sqs.queue_ensure(queue, {"Policy": json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+                       "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}],
+    })})
+    results.append((f"SNS subscription {settings.EMAILHUB_EVENTS_TOPIC} -> {queue}",
+                    "created" if sns.queue_subscription_ensure(topic, queue_arn) else "exists"))
+    config_set = settings.EMAILHUB_SES_CONFIGURATION_SET
+    results.append((f"SES event destination {config_set} -> {settings.EMAILHUB_EVENTS_TOPIC}",
+                    "created" if ses.event_destination_ensure(
+                        configuration_set=config_set, name="emailhub-events", topic_arn=topic) else "exists"))
     return results
 
 

@@ -30,9 +30,28 @@ class NotFound(EmailhubError):
 
 
 class ConditionFailed(EmailhubError):
-    """A conditional write lost: the item was not in the expected state."""
+    """A conditional write lost: the item was not in the expected state.
+    For a transaction, `failed_indexes` says which of its operations failed."""
 
     code = "condition_failed"
+
+    def __init__(self, message, *, failed_indexes=()):
+        super().__init__(message)
+        self.failed_indexes = set(failed_indexes)
+
+
+class Suppressed(EmailhubError):
+    """Recipients on the suppression list (hard bounces, complaints, staff)."""
+
+    code = "suppressed_recipient"
+
+    def __init__(self, addresses):
+        self.addresses = sorted(addresses)
+        super().__init__(
+            "These recipients are on the suppression list (an earlier hard bounce or complaint, "
+            "or staff): " + ", ".join(self.addresses) + ". Send without them, or remove them from "
+            "the list if they should receive email again."
+        )
 
 
 class SendError(EmailhubError):

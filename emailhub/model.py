@@ -22,10 +22,15 @@ SENDING = "sending"
 RETRYING = "retrying"
 SENT = "sent"
 FAILED = "failed"
+DEFERRED = "deferred"    # the account's 24-hour SES quota is used up: sent when it frees
+DELIVERED = "delivered"  # SES events: the receiving server accepted it
+BOUNCED = "bounced"      # a hard (permanent) bounce
+COMPLAINED = "complained"
 DISCARDED = "discarded"  # staff removed it from the dead-letter queue without sending
 RESENT = "resent"        # staff resent it: a child email (resent_as) carries it on
-STATUSES = (QUEUED, SENDING, RETRYING, SENT, FAILED, DISCARDED, RESENT)
-IN_FLIGHT = (QUEUED, SENDING, RETRYING)
+STATUSES = (QUEUED, SENDING, RETRYING, DEFERRED, SENT, DELIVERED, BOUNCED, COMPLAINED, FAILED, DISCARDED, RESENT)
+CLAIMABLE = (QUEUED, RETRYING, DEFERRED)
+IN_FLIGHT = (QUEUED, SENDING, RETRYING, DEFERRED)
 
 STATUS_INDEX = "status-index"
 FEED_INDEX = "feed-index"

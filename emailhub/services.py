@@ -21,12 +21,13 @@ from emailhub.aws import dynamodb, ses, sqs
 from emailhub.emails import email_get, email_item, email_transition, event, recipient_items
 from emailhub.errors import (
     AwsUnavailable, ConditionFailed, EmailhubError, EnqueueFailed, IdempotencyConflict, SendError,
-    TransactionConflict,
+    Suppressed, TransactionConflict,
 )
 from emailhub.identities import identities_check_sandbox
 from emailhub.messages import ses_arguments
 from emailhub.payloads import payload_load, payload_store
 from emailhub.stats import stats_record
+from emailhub.suppression import suppressed_among, suppression_checks
 
 logger = logging.getLogger(__name__)
 
@@ -86,13 +87,34 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
         email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at)]
     if idempotency_key:
         writes.insert(0, _idempotency_put(api_key_prefix, idempotency_key, request, body, moment))
+    checked, checks_start = _suppression_checks(recipients, writes)
     try:
         _transact_retrying_conflicts(writes)
-    except ConditionFailed:
-        if idempotency_key:
+    except ConditionFailed as err:
+        if idempotency_key and 0 in err.failed_indexes:
             return _replay(api_key_prefix, idempotency_key, request)
+        blocked = [checked[i - checks_start] for i in err.failed_indexes if i >= checks_start]
+        if blocked:
+            raise Suppressed(blocked) from err
         raise
+    writes = [w for w in writes if w[0] != "ConditionCheck"]
     return Accepted(body=body, writes=writes)
+
+
+def _suppression_checks(recipients, writes):
+    """Append one ConditionCheck per recipient to `writes`, so a suppressed
+    recipient cancels the accept at no extra call. Returns (the addresses
+    checked, the index of the first check). A transaction takes 100
+    operations: an email too large for that is checked with a batch read."""
+    addresses = sorted({a.lower() for a in recipients})
+    if len(writes) + len(addresses) > 100:
+        blocked = suppressed_among(addresses)
+        if blocked:
+            raise Suppressed(blocked)
+        return [], len(writes)
+    start = len(writes)
+    writes += suppression_checks(addresses)
+    return addresses, start
 
 
 CONFLICT_RETRIES = 5
@@ -205,7 +227,7 @@ def email_deliver(*, email_id):
     moment = model.now()
     try:
         email = email_transition(
-            email_id, to_status=model.SENDING, expect_statuses=(model.QUEUED, model.RETRYING),
+            email_id, to_status=model.SENDING, expect_statuses=model.CLAIMABLE,
             moment=moment, increments={"attempts": 1},
             set_attrs={"claim_id": claim_id,
                        "lease_until": model.epoch(moment) + settings.EMAILHUB_CLAIM_LEASE_SECONDS},

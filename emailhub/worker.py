@@ -1,7 +1,8 @@
 """Lambda entry points for SQS events: parse records, call services, no logic.
 
-`outbox_handler` is what the outbox queue's event source invokes; the local
-runner's poller calls `process_outbox_records` with the same record shape."""
+`outbox_handler` is what the outbox queue's event source invokes and
+`events_handler` the SES events queue's; the local runner's pollers call
+`process_outbox_records` / `process_event_records` with the same record shape."""
 
 import json
 import logging
@@ -23,36 +24,78 @@ def _django():
 
 class BatchFailed(Exception):
     """Raised so SQS delivers the batch again; records already done are
-    skipped by the services' conditional claims."""
+    skipped by the services' conditional writes."""
+
+
+def _process(records, parse, handle):
+    """Run `handle(parse(body))` per record; returns the messageIds to try
+    again. A body `parse` cannot read is dropped (logged): retrying cannot fix it."""
+    from emailhub.errors import EmailhubError
+
+    retry = []
+    for record in records:
+        try:
+            parsed = parse(record["body"])
+        except (ValueError, KeyError, TypeError):
+            logger.error("Dropping malformed message %s", record.get("messageId"))
+            continue
+        try:
+            logger.info("%s: %s", record.get("messageId"), handle(parsed))
+        except EmailhubError as err:
+            logger.warning("%s: will retry the message (%s: %s)", record.get("messageId"), err.code, err.message)
+            retry.append(record["messageId"])
+        except Exception:
+            logger.exception("%s: unexpected error, message left for redelivery", record.get("messageId"))
+            retry.append(record["messageId"])
+    return retry
+
+
+def _outbox_parse(body):
+    return json.loads(body)["email_id"]
+
+
+def _deliver(email_id):
+    from emailhub.services import email_deliver
+
+    return f"email {email_id}: {email_deliver(email_id=email_id)}"
+
+
+def _events_parse(body):
+    from emailhub.ses_events import notification_parse
+
+    return notification_parse(body)
+
+
+def _record_event(parsed):
+    from emailhub.ses_events import ses_event_record
+
+    dedupe_id, ses_event = parsed
+    kind = ses_event.get("eventType") or ses_event.get("notificationType")
+    return f"SES {kind}: {ses_event_record(ses_event=ses_event, dedupe_id=dedupe_id)}"
 
 
 def process_outbox_records(records):
     """Deliver each record's email; returns the messageIds to try again."""
     _django()
-    from emailhub.errors import EmailhubError
-    from emailhub.services import email_deliver
+    return _process(records, _outbox_parse, _deliver)
 
-    retry = []
-    for record in records:
-        try:
-            email_id = json.loads(record["body"])["email_id"]
-        except (ValueError, KeyError, TypeError):
-            logger.error("Dropping malformed outbox message %s", record.get("messageId"))
-            continue
-        try:
-            outcome = email_deliver(email_id=email_id)
-            logger.info("email %s: %s", email_id, outcome)
-        except EmailhubError as err:
-            logger.warning("email %s: will retry the message (%s: %s)", email_id, err.code, err.message)
-            retry.append(record["messageId"])
-        except Exception:
-            logger.exception("email %s: unexpected error, message left for redelivery", email_id)
-            retry.append(record["messageId"])
-    return retry
+
+def process_event_records(records):
+    """Record each SES event; returns the messageIds to try again."""
+    _django()
+    return _process(records, _events_parse, _record_event)
+
+
+def _handler(process, event):
+    retry = process(event.get("Records", []))
+    if retry:
+        raise BatchFailed(f"{len(retry)} message(s) to retry: {', '.join(retry)}")
+    return {"batchItemFailures": []}
 
 
 def outbox_handler(event, context=None):
-    retry = process_outbox_records(event.get("Records", []))
-    if retry:
-        raise BatchFailed(f"{len(retry)} outbox message(s) to retry: {', '.join(retry)}")
-    return {"batchItemFailures": []}
+    return _handler(process_outbox_records, event)
+
+
+def events_handler(event, context=None):
+    return _handler(process_event_records, event)

@@ -35,6 +35,7 @@ def _offline_aws(monkeypatch, settings):
     settings.AWS_ENDPOINT_URL = None
     settings.AWS_REGION = "us-east-1"
     settings.EMAILHUB_RETRY_BASE_SECONDS = 0  # retries become visible at once
+    settings.EMAILHUB_SES_EVENT_SIMULATOR = False  # the tests that want SES events turn it on
     reset_caches()
     yield
     reset_caches()

@@ -53,9 +53,11 @@ def _dynamo(operation, **kwargs):
         if code == "ConditionalCheckFailedException":
             raise ConditionFailed(error_message(err)) from err
         if code == "TransactionCanceledException":
-            reasons = {r.get("Code", "None") for r in err.response.get("CancellationReasons", [])}
+            codes = [r.get("Code", "None") for r in err.response.get("CancellationReasons", [])]
+            reasons = set(codes)
             if "ConditionalCheckFailed" in reasons:
-                raise ConditionFailed(error_message(err)) from err
+                failed = [i for i, c in enumerate(codes) if c == "ConditionalCheckFailed"]
+                raise ConditionFailed(error_message(err), failed_indexes=failed) from err
             if "TransactionConflict" in reasons:
                 raise TransactionConflict(error_message(err)) from err
             raise AwsUnavailable(f"DynamoDB {operation}: {error_message(err)}") from err
@@ -107,10 +109,16 @@ def put_args(item, *, condition=None, names=None, values=None):
     return kwargs
 
 
+def condition_args(pk, sk, *, condition, names=None, values=None):
+    kwargs = {"TableName": table_name(), "Key": key(pk, sk)}
+    _add_expression_args(kwargs, condition, names, values)
+    return kwargs
+
+
 def transact(operations):
     """Apply several writes atomically: `operations` is a list of
-    ("Put", put_args(...)), ("Update", update_args(...)) or
-    ("Delete", delete_args(...)); any failed
+    ("Put", put_args(...)), ("Update", update_args(...)),
+    ("Delete", delete_args(...)) or ("ConditionCheck", condition_args(...)); any failed
     condition cancels them all (ConditionFailed)."""
     _dynamo("transact_write_items", TransactItems=[{kind: args} for kind, args in operations])
 

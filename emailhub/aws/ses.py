@@ -5,6 +5,7 @@ explicit table below, so the worker never guesses what an error means.
 """
 
 from botocore.exceptions import ClientError
+from django.conf import settings
 
 from emailhub.aws.calls import call, error_code, error_message, is_server_error
 from emailhub.errors import AwsUnavailable, SendError
@@ -74,12 +75,19 @@ def send(*, sender, to, cc, bcc, reply_to, subject, text, html, tags, raw, confi
     if configuration_set:
         kwargs["ConfigurationSetName"] = configuration_set
     try:
-        return call("sesv2", "send_email", **kwargs)["MessageId"]
+        message_id = call("sesv2", "send_email", **kwargs)["MessageId"]
     except ClientError as err:
         raise SendError(error_message(err), code=error_code(err), kind=classify(err)) from err
     except AwsUnavailable as err:
         # Timeouts and connection resets: SES did not answer, the send may be retried.
         raise SendError(err.message, code=type(err.__cause__).__name__, kind=TRANSIENT) from err
+    if settings.EMAILHUB_SES_EVENT_SIMULATOR:
+        # Local mode only: publish the events real SES would (see local/ses_simulator.py).
+        from emailhub.local.ses_simulator import simulate_events
+
+        simulate_events(message_id=message_id, sender=sender, to=to, cc=cc, bcc=bcc, subject=subject,
+                        tags=tags, configuration_set=configuration_set)
+    return message_id
 
 
 def _ses(operation, **kwargs):
@@ -141,3 +149,25 @@ def send_quota():
     except ClientError as err:
         raise AwsUnavailable(f"SES get_send_quota: {error_message(err)}") from err
 
+
+
+EVENT_TYPES = ["send", "reject", "bounce", "complaint", "delivery", "renderingFailure", "deliveryDelay"]
+
+
+def event_destination_ensure(*, configuration_set, name, topic_arn):
+    """Publish the configuration set's events to the SNS topic; False when it
+    already did. (SES API v1: the same configuration set as v2's.)"""
+    try:
+        described = call("ses", "describe_configuration_set", ConfigurationSetName=configuration_set,
+                         ConfigurationSetAttributeNames=["eventDestinations"])
+    except ClientError as err:
+        raise AwsUnavailable(f"SES describe_configuration_set: {error_message(err)}") from err
+    if any(d and d.get("Name") == name for d in described.get("EventDestinations", [])):
+        return False
+    try:
+        call("ses", "create_configuration_set_event_destination", ConfigurationSetName=configuration_set,
+             EventDestination={"Name": name, "Enabled": True, "MatchingEventTypes": EVENT_TYPES,
+                               "SNSDestination": {"TopicARN": topic_arn}})
+    except ClientError as err:
+        raise AwsUnavailable(f"SES create_configuration_set_event_destination: {error_message(err)}") from err
+    return True

@@ -1,5 +1,5 @@
-"""Locally, a thread plays the part of Lambda's SQS event source: it long-polls
-the outbox and hands each batch to the same function the Lambda calls."""
+"""Locally, threads play the part of Lambda's SQS event sources: each
+long-polls a queue and hands every batch to the same function the Lambda calls."""
 
 import logging
 import threading
@@ -8,7 +8,7 @@ from django.conf import settings
 
 from emailhub.aws import sqs
 from emailhub.errors import EmailhubError
-from emailhub.worker import process_outbox_records
+from emailhub.worker import process_event_records, process_outbox_records
 
 logger = logging.getLogger(__name__)
 
@@ -24,33 +24,45 @@ def as_lambda_record(message):
     }
 
 
-def poll_once(*, wait_seconds=1):
+def poll_once(*, queue=None, process=process_outbox_records, wait_seconds=1):
     """Receive one batch, process it, delete what succeeded. Returns the count received."""
-    queue = settings.EMAILHUB_OUTBOX_QUEUE
+    queue = queue or settings.EMAILHUB_OUTBOX_QUEUE
     messages = sqs.receive(queue, max_messages=10, wait_seconds=wait_seconds)
     if not messages:
         return 0
-    retry = set(process_outbox_records([as_lambda_record(m) for m in messages]))
+    retry = set(process([as_lambda_record(m) for m in messages]))
     done = [m["ReceiptHandle"] for m in messages if m["MessageId"] not in retry]
     if done:
         sqs.delete(queue, done)
     return len(messages)
 
 
-class OutboxPoller(threading.Thread):
-    def __init__(self, *, wait_seconds=1):
-        super().__init__(name="outbox-poller", daemon=True)
-        self.wait_seconds = wait_seconds
+def poll_events_once(*, wait_seconds=1):
+    return poll_once(queue=settings.EMAILHUB_EVENTS_QUEUE, process=process_event_records, wait_seconds=wait_seconds)
+
+
+class Poller(threading.Thread):
+    def __init__(self, poll, *, name, wait_seconds=1):
+        super().__init__(name=name, daemon=True)
+        self.poll, self.wait_seconds = poll, wait_seconds
         self._stop_event = threading.Event()
 
     def run(self):
         while not self._stop_event.is_set():
             try:
-                poll_once(wait_seconds=self.wait_seconds)
+                self.poll(wait_seconds=self.wait_seconds)
             except EmailhubError as err:
-                logger.warning("outbox poll failed: %s", err.message)
+                logger.warning("%s: poll failed: %s", self.name, err.message)
                 self._stop_event.wait(1)
 
     def stop(self):
         self._stop_event.set()
         self.join(timeout=self.wait_seconds + 5)
+
+
+def OutboxPoller(*, wait_seconds=1):  # noqa: N802 - reads like the class it returns
+    return Poller(poll_once, name="outbox-poller", wait_seconds=wait_seconds)
+
+
+def EventsPoller(*, wait_seconds=1):  # noqa: N802
+    return Poller(poll_events_once, name="events-poller", wait_seconds=wait_seconds)

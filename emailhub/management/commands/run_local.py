@@ -22,29 +22,30 @@ class Command(BaseCommand):
         if settings.PRODUCTION or not settings.AWS_ENDPOINT_URL:
             raise CommandError("run_local is for local mode only (AWS_ENDPOINT_URL must point at the emulator).")
         from emailhub.local.emulator import emulator_start
-        from emailhub.local.poller import OutboxPoller
+        from emailhub.local.poller import EventsPoller, OutboxPoller
 
         try:
             emulator = emulator_start(settings.AWS_ENDPOINT_URL)
         except RuntimeError as err:
             raise CommandError(str(err)) from err
         clients.reset()
-        poller = None
+        pollers = []
         try:
             self.stdout.write(f"AWS emulator on {settings.AWS_ENDPOINT_URL}")
             call_command("bootstrap_aws", stdout=self.stdout)
             call_command("migrate", verbosity=0)
             self._superuser()
             key, secret = api_key_create(name="local")
-            poller = OutboxPoller()
-            poller.start()
+            pollers = [OutboxPoller(), EventsPoller()]
+            for poller in pollers:
+                poller.start()
             self.stdout.write(self.style.SUCCESS(
                 f"\nWorker polling the outbox. API key ({key.prefix}):\n\n    export KEY={secret}\n\n"
                 f"Dashboard: http://127.0.0.1:{port}/admin/   API docs: http://127.0.0.1:{port}/api/docs\n"
             ))
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
         finally:
-            if poller:
+            for poller in pollers:
                 poller.stop()
             emulator.stop()
             self.stdout.write("Stopped the worker and the AWS emulator.")

@@ -1,0 +1,76 @@
+"""Local mode's stand-in for SES event publishing.
+
+The emulator sends nothing and publishes no events, so after each send this
+publishes what real SES would to the configuration set's SNS topic, in the
+same JSON shape, and the events then take the real path: SNS, the events
+queue, the events worker. SES's mailbox-simulator addresses behave as they do
+on AWS (and need no verification in the sandbox):
+
+    success@simulator.amazonses.com         delivered
+    bounce@simulator.amazonses.com          hard bounce  -> suppression list
+    complaint@simulator.amazonses.com       delivered, then a complaint -> suppression list
+    suppressionlist@simulator.amazonses.com hard bounce (on the account's suppression list)
+    ooto@simulator.amazonses.com            delivered (the out-of-office reply is not an event)
+
+Any other address is delivered. Off in production; EMAILHUB_SES_EVENT_SIMULATOR turns it off locally."""
+
+from email.utils import parseaddr
+
+from django.conf import settings
+
+from emailhub import model
+from emailhub.aws import sns
+
+SIMULATOR = "@simulator.amazonses.com"
+
+
+def _mail(*, message_id, sender, destination, subject, tags, configuration_set):
+    tag_map = {"ses:configuration-set": [configuration_set]} if configuration_set else {}
+    tag_map.update({name: [value] for name, value in (tags or {}).items()})
+    return {
+        "timestamp": model.iso(model.now()), "source": sender, "sendingAccountId": "000000000000",
+        "messageId": message_id, "destination": destination, "headersTruncated": False,
+        "headers": [], "commonHeaders": {"from": [sender], "to": destination, "subject": subject}, "tags": tag_map,
+    }
+
+
+def _outcomes(address):
+    local = parseaddr(address)[1].lower()
+    if local == "bounce" + SIMULATOR:
+        return [("Bounce", {"bounceType": "Permanent", "bounceSubType": "General",
+                            "diagnosticCode": "smtp; 550 5.1.1 user unknown"})]
+    if local == "suppressionlist" + SIMULATOR:
+        return [("Bounce", {"bounceType": "Permanent", "bounceSubType": "OnAccountSuppressionList",
+                            "diagnosticCode": "Amazon SES did not send the message to this address because it is "
+                                              "on the suppression list for your account."})]
+    if local == "complaint" + SIMULATOR:
+        return [("Delivery", {}), ("Complaint", {"complaintFeedbackType": "abuse"})]
+    return [("Delivery", {})]
+
+
+def _detail(kind, address, extra):
+    now = model.iso(model.now())
+    if kind == "Delivery":
+        return {"delivery": {"timestamp": now, "processingTimeMillis": 120, "recipients": [address],
+                             "smtpResponse": "250 2.6.0 Message received", "reportingMTA": "a8-70.smtp-out.local"}}
+    if kind == "Bounce":
+        return {"bounce": {"bounceType": extra["bounceType"], "bounceSubType": extra["bounceSubType"],
+                           "bouncedRecipients": [{"emailAddress": address, "action": "failed", "status": "5.1.1",
+                                                  "diagnosticCode": extra["diagnosticCode"]}],
+                           "timestamp": now, "feedbackId": f"local-{model.new_email_id()}",
+                           "reportingMTA": "dsn; a8-70.smtp-out.local"}}
+    return {"complaint": {"complainedRecipients": [{"emailAddress": address}], "timestamp": now,
+                          "feedbackId": f"local-{model.new_email_id()}", "userAgent": "Local simulator",
+                          "complaintFeedbackType": extra["complaintFeedbackType"], "arrivalDate": now}}
+
+
+def simulate_events(*, message_id, sender, to, cc, bcc, subject, tags, configuration_set):
+    """Publish the Send event and each recipient's outcome, as SES would."""
+    topic = sns.topic_arn(settings.EMAILHUB_EVENTS_TOPIC)
+    recipients = [parseaddr(a)[1] for a in [*to, *cc, *bcc]]
+    mail = _mail(message_id=message_id, sender=sender, destination=recipients, subject=subject, tags=tags,
+                 configuration_set=configuration_set)
+    sns.publish(topic, {"eventType": "Send", "mail": mail, "send": {}})
+    for address in recipients:
+        for kind, extra in _outcomes(address):
+            sns.publish(topic, {"eventType": kind, "mail": mail, **_detail(kind, address, extra)})

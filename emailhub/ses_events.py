@@ -1,0 +1,157 @@
+"""SES delivery events: SES publishes them to SNS, SNS to the events queue,
+the worker here. Each lands on its email's timeline (found by SES message id);
+status moves forward only — sent, delivered, bounced, complained — so a late
+or repeated event never undoes a later one. Hard bounces and complaints put
+the address on the suppression list."""
+
+import hashlib
+import json
+import logging
+
+from emailhub import model
+from emailhub.aws import dynamodb
+from emailhub.emails import email_get, event
+from emailhub.errors import ConditionFailed, EmailhubError
+from emailhub.selectors import email_by_ses_message_id
+from emailhub.stats import stats_record
+from emailhub.suppression import suppression_add
+
+logger = logging.getLogger(__name__)
+
+# An event moves the status only up this ladder.
+RANK = {model.SENT: 1, model.DELIVERED: 2, model.BOUNCED: 3, model.COMPLAINED: 4}
+
+
+class EventNotMatched(EmailhubError):
+    """No email has this SES message id (yet): the event is tried again later,
+    and ends in the events dead-letter queue if it never matches."""
+
+    code = "event_not_matched"
+
+
+def notification_parse(body):
+    """(dedupe id, SES event) from an events-queue message body: an SNS
+    envelope, or the raw event when the subscription delivers raw."""
+    data = json.loads(body)
+    if data.get("Type") == "Notification" and "Message" in data:
+        return data["MessageId"], json.loads(data["Message"])
+    return hashlib.sha256(body.encode()).hexdigest(), data
+
+
+def _bounce(detail):
+    bounce = detail.get("bounce", {})
+    recipients = [r.get("emailAddress", "") for r in bounce.get("bouncedRecipients", [])]
+    diagnostics = "; ".join(r["diagnosticCode"] for r in bounce.get("bouncedRecipients", []) if r.get("diagnosticCode"))
+    hard = bounce.get("bounceType") == "Permanent"
+    timeline = {"bounce_type": bounce.get("bounceType"), "bounce_subtype": bounce.get("bounceSubType"),
+                "recipients": recipients, "diagnostic": diagnostics or None}
+    reason = f"hard bounce ({bounce.get('bounceSubType', 'General')}){': ' + diagnostics if diagnostics else ''}"
+    return ("bounce" if hard else "soft_bounce"), timeline, (model.BOUNCED if hard else None), \
+        ([(r, reason) for r in recipients] if hard else [])
+
+
+def _complaint(detail):
+    complaint = detail.get("complaint", {})
+    recipients = [r.get("emailAddress", "") for r in complaint.get("complainedRecipients", [])]
+    kind = complaint.get("complaintFeedbackType")
+    return "complaint", {"recipients": recipients, "feedback_type": kind}, model.COMPLAINED, \
+        [(r, f"complaint{' (' + kind + ')' if kind else ''}") for r in recipients]
+
+
+def _delivery(detail):
+    delivery = detail.get("delivery", {})
+    return "delivery", {"recipients": delivery.get("recipients", []), "smtp_response": delivery.get("smtpResponse"),
+                        "processing_ms": delivery.get("processingTimeMillis")}, model.DELIVERED, []
+
+
+def _delay(detail):
+    delay = detail.get("deliveryDelay", {})
+    return "delivery_delay", {"delay_type": delay.get("delayType"),
+                              "recipients": [r.get("emailAddress") for r in delay.get("delayedRecipients", [])],
+                              "expires": delay.get("expirationTime")}, None, []
+
+
+def _reject(detail):
+    return "reject", {"reason": detail.get("reject", {}).get("reason")}, model.FAILED, []
+
+
+def _rendering_failure(detail):
+    return "rendering_failure", {"reason": detail.get("failure", {}).get("errorMessage")}, model.FAILED, []
+
+
+HANDLERS = {
+    "Send": lambda detail: ("ses_send", {}, None, []),
+    "Delivery": _delivery,
+    "Bounce": _bounce,
+    "Complaint": _complaint,
+    "DeliveryDelay": _delay,
+    "Reject": _reject,
+    "Rendering Failure": _rendering_failure,
+    "RenderingFailure": _rendering_failure,
+}
+
+
+def ses_event_record(*, ses_event, dedupe_id):
+    """Apply one SES event. Returns "recorded", "duplicate" or "ignored"."""
+    kind = ses_event.get("eventType") or ses_event.get("notificationType")
+    handler = HANDLERS.get(kind)
+    if handler is None:
+        logger.info("Ignoring SES event of type %r", kind)
+        return "ignored"
+    message_id = ses_event.get("mail", {}).get("messageId")
+    email = email_by_ses_message_id(ses_message_id=message_id) if message_id else None
+    if email is None:
+        raise EventNotMatched(f"No email with SES message id {message_id!r} for a {kind} event.")
+    timeline_type, details, status, suppress = handler(ses_event)
+    outcome = _apply(email, dedupe_id, timeline_type, details, status)
+    if outcome == "recorded":
+        for address, reason in suppress:
+            suppression_add(address=address, reason=reason, source_email_id=email["id"])
+        if status in (model.DELIVERED, model.BOUNCED, model.COMPLAINED):
+            stats_record(outcome=status)
+    return outcome
+
+
+def _moves_to(current, wanted):
+    if wanted == model.FAILED:  # a reject or rendering failure: SES did not send it after all
+        return wanted if current == model.SENT else None
+    if wanted and RANK.get(wanted, 0) > RANK.get(current, 99):
+        return wanted
+    return None
+
+
+def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
+    """Append the event and move the status, atomically and at most once per
+    event: the condition checks both the dedupe id and the status seen."""
+    for _ in range(tries):
+        if dedupe_id in (email.get("event_ids") or set()):
+            return "duplicate"
+        moment = model.now()
+        status = _moves_to(email["status"], wanted)
+        names = {"#events": "events", "#status": "status"}
+        values = {":events": [event(timeline_type, moment, **details)], ":empty": [], ":now": model.iso(moment),
+                  ":ids": {dedupe_id}, ":id": dedupe_id, ":seen": email["status"]}
+        sets = ["#events = list_append(if_not_exists(#events, :empty), :events)", "updated_at = :now"]
+        if status:
+            values.update({":to": status, ":status_day": model.status_day(status, email["id"])})
+            sets += ["#status = :to", "status_day = :status_day"]
+            if status == model.FAILED:
+                values[":error"] = {"code": timeline_type, "message": details.get("reason") or timeline_type,
+                                    "kind": "permanent", "at": model.iso(moment)}
+                sets += ["last_error = :error", "failed_at = :now"]
+        try:
+            dynamodb.update(
+                *model.email_key(email["id"]), expression="SET " + ", ".join(sets) + " ADD event_ids :ids",
+                names=names, values=values,
+                condition="attribute_exists(pk) AND #status = :seen AND "
+                          "(attribute_not_exists(event_ids) OR NOT contains(event_ids, :id))",
+            )
+        except ConditionFailed:
+            email = email_get(email["id"])  # changed meanwhile: look again
+            continue
+        if status == model.FAILED:
+            from emailhub.services import email_park
+
+            email_park(email=email_get(email["id"]))
+        return "recorded"
+    raise EmailhubError(f"Email {email['id']} kept changing while recording a {timeline_type} event.")

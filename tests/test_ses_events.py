@@ -1,0 +1,128 @@
+"""SES delivery events: timeline, forward-only status, dedupe, suppression.
+The fixtures follow the JSON that SES publishes to SNS (event publishing)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from emailhub.emails import email_get
+from emailhub.ses_events import EventNotMatched
+from emailhub.suppression import suppressed_among
+from emailhub.worker import process_event_records
+from tests.conftest import drain_outbox, message, queue_messages
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ses_events"
+
+
+def ses_event(name, message_id):
+    event = json.loads((FIXTURES / f"{name}.json").read_text())
+    mail = json.loads((FIXTURES / "_mail.json").read_text())
+    mail["messageId"] = message_id
+    return {**event, "mail": mail}
+
+
+def sns_record(event, sns_id):
+    """What the events queue receives: SES's event inside SNS's envelope."""
+    envelope = {"Type": "Notification", "MessageId": sns_id, "TopicArn": "arn:aws:sns:us-east-1:1:emailhub-ses-events",
+                "Message": json.dumps(event), "Timestamp": "2026-11-27T10:00:06.000Z", "SignatureVersion": "1"}
+    return {"messageId": f"sqs-{sns_id}", "body": json.dumps(envelope)}
+
+
+@pytest.fixture
+def sent_email(send, verified):
+    email_id = send(message()).json()["id"]
+    drain_outbox()
+    return email_id, email_get(email_id)["ses_message_id"]
+
+
+def deliver(*records):
+    assert process_event_records(list(records)) == []
+
+
+def test_delivery_marks_delivered(sent_email):
+    email_id, ses_id = sent_email
+    deliver(sns_record(ses_event("send", ses_id), "n1"), sns_record(ses_event("delivery", ses_id), "n2"))
+    email = email_get(email_id)
+    assert email["status"] == "delivered"
+    assert [e["type"] for e in email["events"]][-2:] == ["ses_send", "delivery"]
+    assert email["events"][-1]["smtp_response"].startswith("250")
+
+
+def test_hard_bounce_marks_bounced_and_suppresses(sent_email):
+    email_id, ses_id = sent_email
+    deliver(sns_record(ses_event("bounce_permanent", ses_id), "n1"))
+    email = email_get(email_id)
+    assert email["status"] == "bounced"
+    bounce = email["events"][-1]
+    assert bounce["bounce_type"] == "Permanent" and "550 5.1.1" in bounce["diagnostic"]
+    assert suppressed_among(["alice@example.com"]) == ["alice@example.com"]
+
+
+def test_soft_bounce_is_recorded_but_neither_bounces_nor_suppresses(sent_email):
+    email_id, ses_id = sent_email
+    deliver(sns_record(ses_event("bounce_transient", ses_id), "n1"))
+    email = email_get(email_id)
+    assert email["status"] == "sent" and email["events"][-1]["type"] == "soft_bounce"
+    assert suppressed_among(["alice@example.com"]) == []
+
+
+def test_complaint_marks_complained_and_suppresses(sent_email):
+    email_id, ses_id = sent_email
+    deliver(sns_record(ses_event("delivery", ses_id), "n1"), sns_record(ses_event("complaint", ses_id), "n2"))
+    assert email_get(email_id)["status"] == "complained"
+    assert suppressed_among(["alice@example.com"]) == ["alice@example.com"]
+
+
+def test_late_delivery_does_not_undo_a_bounce(sent_email):
+    email_id, ses_id = sent_email
+    deliver(sns_record(ses_event("bounce_permanent", ses_id), "n1"), sns_record(ses_event("delivery", ses_id), "n2"))
+    email = email_get(email_id)
+    assert email["status"] == "bounced"
+    assert [e["type"] for e in email["events"]][-2:] == ["bounce", "delivery"]  # both on the timeline
+
+
+def test_duplicate_notifications_are_recorded_once(sent_email):
+    email_id, ses_id = sent_email
+    record = sns_record(ses_event("delivery", ses_id), "same-sns-id")
+    deliver(record, record)
+    deliver(record)
+    assert [e["type"] for e in email_get(email_id)["events"]].count("delivery") == 1
+
+
+def test_delay_is_recorded_without_a_status_change(sent_email):
+    email_id, ses_id = sent_email
+    deliver(sns_record(ses_event("delivery_delay", ses_id), "n1"))
+    email = email_get(email_id)
+    assert email["status"] == "sent" and email["events"][-1]["delay_type"] == "TransientCommunicationFailure"
+
+
+@pytest.mark.parametrize("fixture", ["reject", "rendering_failure"])
+def test_reject_after_send_fails_and_parks(sent_email, fixture):
+    email_id, ses_id = sent_email
+    deliver(sns_record(ses_event(fixture, ses_id), "n1"))
+    email = email_get(email_id)
+    assert email["status"] == "failed" and email["last_error"]["code"] == fixture
+    assert [m["email_id"] for m in queue_messages("emailhub-dlq")] == [email_id]
+
+
+def test_raw_delivery_without_sns_envelope_works_too(sent_email):
+    email_id, ses_id = sent_email
+    deliver({"messageId": "m", "body": json.dumps(ses_event("delivery", ses_id))})
+    assert email_get(email_id)["status"] == "delivered"
+
+
+def test_event_for_an_unknown_message_is_retried(aws):
+    from emailhub.ses_events import ses_event_record
+
+    with pytest.raises(EventNotMatched):
+        ses_event_record(ses_event=ses_event("delivery", "nobody"), dedupe_id="x")
+    assert process_event_records([sns_record(ses_event("delivery", "nobody"), "n1")]) == ["sqs-n1"]
+
+
+def test_identity_notifications_use_notification_type(sent_email):
+    email_id, ses_id = sent_email
+    event = ses_event("delivery", ses_id)
+    event["notificationType"] = event.pop("eventType")
+    deliver(sns_record(event, "n1"))
+    assert email_get(email_id)["status"] == "delivered"
