@@ -77,3 +77,14 @@ class IdentityForm(forms.Form):
         if "." not in value or " " in value:
             raise forms.ValidationError("Enter an email address or a domain such as example.com.")
         return value
+
+
+class SuppressionForm(forms.Form):
+    address = forms.CharField(max_length=320)
+    reason = forms.CharField(max_length=200, required=False, initial="added by staff")
+
+    def clean_address(self):
+        try:
+            return parse_mailbox(self.cleaned_data["address"].strip()).address.lower()
+        except InvalidAddress as err:
+            raise forms.ValidationError(str(err)) from err

@@ -12,4 +12,5 @@ class Dashboard(models.Model):
             ("resend_email", "Can resend and discard failed emails"),
             ("manage_api_keys", "Can create and revoke API keys"),
             ("manage_identities", "Can verify SES identities"),
+            ("manage_suppression", "Can add and remove suppressed addresses"),
         ]

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 RESEND = "dashboard.resend_email"
 MANAGE_KEYS = "dashboard.manage_api_keys"
 MANAGE_IDENTITIES = "dashboard.manage_identities"
+MANAGE_SUPPRESSION = "dashboard.manage_suppression"
 
 
 def render_page(request, template, *, title, breadcrumbs=(), **context):

@@ -15,7 +15,7 @@ class EmailhubAdminSite(admin.AdminSite):
     index_template = "dashboard/overview.html"
 
     def get_urls(self):
-        from dashboard.views import actions, audit, emails, identities, keys, queue
+        from dashboard.views import actions, audit, emails, identities, keys, queue, suppression
 
         wrap = self.admin_view
         return [
@@ -28,6 +28,8 @@ class EmailhubAdminSite(admin.AdminSite):
             path("keys/", wrap(keys.key_list), name="api_keys"),
             path("keys/<str:prefix>/revoke/", wrap(keys.key_revoke), name="api_key_revoke"),
             path("identities/", wrap(identities.identity_list), name="identities"),
+            path("suppression/", wrap(suppression.suppression_page), name="suppression"),
+            path("suppression/remove/", wrap(suppression.suppression_remove_page), name="suppression_remove"),
             path("audit/", wrap(audit.audit_list), name="audit"),
             path("audit/<str:entry_id>/", wrap(audit.audit_detail), name="audit_detail"),
         ] + super().get_urls()

@@ -17,11 +17,12 @@ from emailhub import model
 from emailhub.aws import dynamodb, sqs
 from emailhub.dlq import dlq_remove
 from emailhub.emails import email_transition, event
-from emailhub.errors import ConditionFailed, EmailhubError, UnverifiedIdentities
+from emailhub.errors import ConditionFailed, EmailhubError, Suppressed, UnverifiedIdentities
 from emailhub.identities import unverified_addresses
 from emailhub.payloads import payload_load
 from emailhub.services import email_accept, request_recipients
 from emailhub.stats import stats_record
+from emailhub.suppression import suppressed_among
 
 RESENDABLE = (model.FAILED,)
 DASHBOARD_KEY = "dashboard"
@@ -65,7 +66,7 @@ def _skip_reason(email):
 
 def resend_plan(*, email_ids):
     """What a resend of `email_ids` would do, without doing it: for each, resend
-    or skip and why (not failed, already resent, unverified addresses)."""
+    or skip and why (not failed, already resent, suppressed or unverified addresses)."""
     plan = []
     for email_id, email in _load(list(dict.fromkeys(email_ids))).items():
         reason = _skip_reason(email)
@@ -73,8 +74,11 @@ def resend_plan(*, email_ids):
             plan.append(Planned(email_id, "skip", reason, email))
             continue
         request = payload_load(email=email)
+        suppressed = suppressed_among(request_recipients(request))
         blocked = unverified_addresses([request["sender"], *request_recipients(request)])
-        if blocked:
+        if suppressed:
+            plan.append(Planned(email_id, "skip", "suppressed: " + ", ".join(suppressed), email, suppressed))
+        elif blocked:
             plan.append(Planned(email_id, "skip", "unverified in the SES sandbox: " + ", ".join(blocked),
                                 email, blocked))
         else:
@@ -103,7 +107,7 @@ def _resend_chunk(plan, actor):
             continue
         try:
             children[planned.email_id] = _child(planned.email, actor)
-        except UnverifiedIdentities as err:
+        except (UnverifiedIdentities, Suppressed) as err:
             results.append(Result(planned.email_id, "skipped", err.message))
         except EmailhubError as err:
             results.append(Result(planned.email_id, "error", err.message))
