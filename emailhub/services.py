@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 
-from emailhub import model
+from emailhub import model, pacing
 from emailhub.addresses import parse_mailbox
 from emailhub.aws import dynamodb, ses, sqs
 from emailhub.emails import email_get, email_item, email_transition, event, recipient_items
@@ -223,6 +223,10 @@ def email_deliver(*, email_id):
     "retrying", "failed", "duplicate" or "missing". Raises EmailBusy when
     another worker holds the email, AwsUnavailable when AWS is unreachable:
     in both cases the outbox message must be tried again."""
+    if _quota_used_up():
+        return _defer(email_id, expect_statuses=model.CLAIMABLE,
+                      reason="The account's 24-hour SES sending quota is used up.")
+    pacing.wait_for_slot()  # before the claim, so waiting does not eat into the lease
     claim_id = uuid.uuid4().hex
     moment = model.now()
     try:
@@ -252,9 +256,12 @@ def _attempt(email, claim_id):
     try:
         message_id = ses.send(**arguments)
     except SendError as err:
+        if err.kind == ses.QUOTA:
+            return _defer(email["id"], claim_id=claim_id, reason=f"{err.code}: {err.message}", refund=True)
         if err.kind == ses.TRANSIENT and attempt < settings.EMAILHUB_MAX_ATTEMPTS:
             return _retry(email, claim_id, err, attempt)
         return _fail(email, claim_id, err, attempt)
+    pacing.count_sent()
     moment = model.now()
     email_transition(
         email["id"], to_status=model.SENT, claim_id=claim_id, moment=moment,
@@ -264,6 +271,35 @@ def _attempt(email, claim_id):
     )
     stats_record(outcome=model.SENT, moment=moment)
     return "sent"
+
+
+def _quota_used_up():
+    try:
+        return pacing.quota_exhausted()
+    except AwsUnavailable:
+        return False  # cannot tell: SES itself will refuse if it is, and the email is deferred then
+
+
+def _defer(email_id, *, reason, claim_id=None, expect_statuses=None, refund=False):
+    """Put the email aside until the 24-hour quota frees up: status `deferred`,
+    back on the outbox after EMAILHUB_QUOTA_RETRY_SECONDS, the attempt (if one
+    was claimed) given back."""
+    moment = model.now()
+    delay = min(900, settings.EMAILHUB_QUOTA_RETRY_SECONDS)
+    try:
+        email_transition(
+            email_id, to_status=model.DEFERRED, claim_id=claim_id, expect_statuses=expect_statuses,
+            moment=moment, increments={"attempts": -1} if refund else None,
+            events=[event("deferred", moment, reason=reason, retry_in_seconds=delay)],
+            set_attrs={"last_error": {"code": "quota_exhausted", "message": reason, "kind": ses.QUOTA,
+                                      "at": model.iso(moment)},
+                       "next_attempt_at": model.iso(moment + timedelta(seconds=delay))},
+            remove_attrs=("claim_id", "lease_until"),
+        )
+    except ConditionFailed:
+        return _not_claimable(email_id)
+    outbox_enqueue(email_id=email_id, delay_seconds=delay)
+    return "deferred"
 
 
 def _error(err, attempt, moment):

@@ -8,7 +8,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 
-from emailhub import apikeys, identities
+from emailhub import apikeys, identities, pacing
 from emailhub.aws import clients, sqs
 from emailhub.bootstrap import aws_resources_ensure
 from emailhub.local.emulator import make_dynamodb_atomic
@@ -22,6 +22,7 @@ def reset_caches():
     sqs.reset()
     apikeys.cache_clear()
     identities.cache_clear()
+    pacing.reset()
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +37,7 @@ def _offline_aws(monkeypatch, settings):
     settings.AWS_REGION = "us-east-1"
     settings.EMAILHUB_RETRY_BASE_SECONDS = 0  # retries become visible at once
     settings.EMAILHUB_SES_EVENT_SIMULATOR = False  # the tests that want SES events turn it on
+    settings.EMAILHUB_SES_PACING = False  # moto's quota is 1/s; the pacing tests turn it on
     reset_caches()
     yield
     reset_caches()

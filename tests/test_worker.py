@@ -57,13 +57,20 @@ def test_permanent_error_fails_and_parks_the_full_email(accepted, ses_failures):
     assert ses_sent() == []
 
 
-def test_daily_quota_parks_without_retrying(accepted, ses_failures):
+def test_daily_quota_defers_without_burning_an_attempt(accepted, ses_failures, settings):
+    settings.EMAILHUB_QUOTA_RETRY_SECONDS = 0
     ses_failures("LimitExceededException", "Daily message quota exceeded.")
+    from emailhub.local.poller import poll_once
+
+    poll_once(wait_seconds=0)
+    email = email_get(accepted)
+    assert email["status"] == "deferred" and email["attempts"] == 0
+    assert email["last_error"]["code"] == "quota_exhausted"
+    assert queue_messages("emailhub-dlq") == []
     drain_outbox()
     email = email_get(accepted)
-    assert email["status"] == "failed" and email["attempts"] == 1
-    assert email["last_error"]["kind"] == "park"
-    assert len(queue_messages("emailhub-dlq")) == 1
+    assert email["status"] == "sent" and email["attempts"] == 1
+    assert [e["type"] for e in email["events"]] == ["accepted", "deferred", "sent"]
 
 
 def test_exhausted_attempts_fail_and_park_keeping_every_error(accepted, ses_failures, settings):

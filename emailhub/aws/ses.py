@@ -13,6 +13,7 @@ from emailhub.errors import AwsUnavailable, SendError
 TRANSIENT = "transient"  # retry with backoff
 PERMANENT = "permanent"  # fail and park: sending again cannot help
 PARK = "park"            # fail and park: the account cannot send now; a human decides
+QUOTA = "quota"          # the 24-hour quota is used up: defer without burning an attempt
 
 SEND_ERROR_KINDS = {
     # Throttling and server-side trouble: the same request can succeed later.
@@ -26,8 +27,9 @@ SEND_ERROR_KINDS = {
     "InternalServiceErrorException": TRANSIENT,
     "RequestTimeout": TRANSIENT,
     "RequestTimeoutException": TRANSIENT,
-    # The account cannot send right now (daily quota, paused, suspended).
-    "LimitExceededException": PARK,
+    # The day's sending quota is used up: it frees up as the 24-hour window moves.
+    "LimitExceededException": QUOTA,
+    # The account cannot send (paused, suspended): a human must act.
     "SendingPausedException": PARK,
     "AccountSendingPausedException": PARK,
     "AccountSuspendedException": PARK,
@@ -45,6 +47,8 @@ SEND_ERROR_KINDS = {
 
 def classify(err):
     """The kind of a ClientError raised by a send."""
+    if "daily message quota exceeded" in error_message(err).lower():
+        return QUOTA  # SES API v1 reports the daily quota as Throttling
     kind = SEND_ERROR_KINDS.get(error_code(err))
     if kind:
         return kind
