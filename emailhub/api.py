@@ -158,5 +158,7 @@ def get_email(request, email_id: str):
 
 @api.get("health", response={200: HealthOut, 503: HealthOut}, summary="Reachability of each AWS dependency")
 def health(request):
-    ok, checks = health_check()
-    return Status(200 if ok else 503, {"status": "ok" if ok else "unavailable", "checks": checks})
+    """503 when an AWS dependency is unreachable; 200 "degraded" when emails are stuck."""
+    reachable, degraded, checks = health_check()
+    status = "unavailable" if not reachable else "degraded" if degraded else "ok"
+    return Status(200 if reachable else 503, {"status": status, "checks": checks})

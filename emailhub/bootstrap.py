@@ -17,6 +17,9 @@ DLQ_RETENTION = 14 * DAY  # SQS's maximum, and longer than the outbox's
 MAX_RECEIVES = 5
 # At least 6x the worker's timeout (30 s), as AWS advises for Lambda sources.
 OUTBOX_VISIBILITY_SECONDS = 180
+# Recording an event takes milliseconds; an event that arrives before its
+# email's SES message id is recorded comes back after this long.
+EVENTS_VISIBILITY_SECONDS = 30
 
 
 def aws_resources_ensure():
@@ -59,7 +62,7 @@ def _events_pipeline():
     results.append((f"SQS queue {queue}", sqs.queue_ensure(queue, {
         "MessageRetentionPeriod": str(OUTBOX_RETENTION),
         "MaximumMessageSize": str(MAX_MESSAGE_BYTES),
-        "VisibilityTimeout": str(OUTBOX_VISIBILITY_SECONDS),
+        "VisibilityTimeout": str(EVENTS_VISIBILITY_SECONDS),
         "RedrivePolicy": json.dumps({
             "deadLetterTargetArn": sqs.queue_arn(settings.EMAILHUB_EVENTS_DLQ), "maxReceiveCount": str(MAX_RECEIVES),
         }),

@@ -28,11 +28,23 @@ def _ses():
             "sandbox": settings.EMAILHUB_SES_SANDBOX}
 
 
+def _stuck():
+    from emailhub.stuck import emails_stuck
+
+    stuck = emails_stuck(limit=20)
+    return {"stuck_emails": len(stuck), "examples": [s.email["id"] for s in stuck[:5]]}
+
+
 def health_check():
+    """(reachable, degraded, checks): reachable is False when an AWS dependency
+    cannot be reached; degraded when emails are stuck."""
     checks = {
         "dynamodb": _check(_table),
         "outbox": _check(_queue(settings.EMAILHUB_OUTBOX_QUEUE)),
         "dead_letter_queue": _check(_queue(settings.EMAILHUB_DLQ)),
         "ses": _check(_ses),
     }
-    return all(c["ok"] for c in checks.values()), checks
+    reachable = all(c["ok"] for c in checks.values())
+    stuck = _check(_stuck) if checks["dynamodb"]["ok"] else {"ok": False, "error": "DynamoDB unreachable"}
+    checks["stuck_emails"] = stuck
+    return reachable, bool(stuck.get("stuck_emails")), checks

@@ -7,7 +7,7 @@ too_many_recipients, missing_body, invalid_attachment, invalid_tag, ..."""
 import base64
 import binascii
 import re
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal, Optional
 
 from django.conf import settings
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -173,5 +173,5 @@ class EmailOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: Union[Literal["ok"], Literal["unavailable"]]
+    status: Literal["ok", "degraded", "unavailable"]
     checks: dict[str, dict]

@@ -165,6 +165,11 @@ EMAILHUB_WORKER_CONCURRENCY = env_int("EMAILHUB_WORKER_CONCURRENCY", 1)
 EMAILHUB_QUOTA_CACHE_SECONDS = env_int("EMAILHUB_QUOTA_CACHE_SECONDS", 60)
 # A deferred email (24-hour quota used up) is tried again after this long (SQS allows 900 at most).
 EMAILHUB_QUOTA_RETRY_SECONDS = env_int("EMAILHUB_QUOTA_RETRY_SECONDS", 900)
+# Stuck-email alarm: still queued/retrying/sending after this many minutes, or
+# sent with no delivery event after this many hours (0 turns that check off).
+EMAILHUB_STUCK_QUEUED_MINUTES = env_int("EMAILHUB_STUCK_QUEUED_MINUTES", 15)
+EMAILHUB_STUCK_SENT_HOURS = env_int("EMAILHUB_STUCK_SENT_HOURS", 6)
+EMAILHUB_STUCK_LOOKBACK_DAYS = env_int("EMAILHUB_STUCK_LOOKBACK_DAYS", 3)
 EMAILHUB_RESEND_PAUSE_SECONDS = float(env("EMAILHUB_RESEND_PAUSE_SECONDS", "0.5"))
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = EMAILHUB_MAX_REQUEST_BYTES

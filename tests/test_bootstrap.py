@@ -19,9 +19,9 @@ def test_bootstrap_creates_everything_then_reports_it_exists():
     with mock_aws():
         clients.reset()
         first = _bootstrap()
-        assert first.count("created") == 6, first
+        assert first.count(": created") == 11, first
         second = _bootstrap()
-        assert "created" not in second and second.count("exists") == 6, second
+        assert ": created" not in second and second.count(": exists") == 11, second
 
 
 def test_queues_have_redrive_sizes_and_retention():
@@ -58,6 +58,24 @@ def test_table_has_the_indexes_and_ttl():
             "status-index", "feed-index", "recipient-index", "ses-message-index"}
         ttl = dynamo.describe_time_to_live(TableName="emailhub")["TimeToLiveDescription"]
         assert ttl["AttributeName"] == "expires_at" and ttl["TimeToLiveStatus"] == "ENABLED"
+
+
+def test_ses_events_flow_from_topic_to_the_events_queue():
+    with mock_aws():
+        clients.reset()
+        _bootstrap()
+        from emailhub.aws import sns
+
+        sns.publish(sns.topic_arn("emailhub-ses-events"), {"eventType": "Send"})
+        [received] = sqs.receive("emailhub-events")
+        assert json.loads(json.loads(received["Body"])["Message"]) == {"eventType": "Send"}
+        events = sqs.attributes("emailhub-events")
+        assert json.loads(events["RedrivePolicy"])["deadLetterTargetArn"] == sqs.queue_arn("emailhub-events-dlq")
+        destinations = clients.client("ses").describe_configuration_set(
+            ConfigurationSetName="emailhub", ConfigurationSetAttributeNames=["eventDestinations"])
+        [destination] = destinations["EventDestinations"]
+        assert destination["SNSDestination"]["TopicARN"] == sns.topic_arn("emailhub-ses-events")
+        assert {"bounce", "complaint", "delivery"} <= set(destination["MatchingEventTypes"])
 
 
 def test_default_sender_is_verified():

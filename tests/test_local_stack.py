@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from emailhub.local.emulator import emulator_start
-from emailhub.local.poller import OutboxPoller
+from emailhub.local.poller import EventsPoller, OutboxPoller
 from tests.conftest import reset_caches
 
 
@@ -25,7 +25,8 @@ def local_stack(live_server, settings):
     settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{_free_port()}"
     emulator = emulator_start(settings.AWS_ENDPOINT_URL)
     reset_caches()
-    poller = None
+    settings.EMAILHUB_SES_EVENT_SIMULATOR = True
+    pollers = []
     try:
         from emailhub.apikeys import api_key_create
         from emailhub.bootstrap import aws_resources_ensure
@@ -34,13 +35,24 @@ def local_stack(live_server, settings):
         aws_resources_ensure()
         identity_verify(identity="alice@example.com")
         _, key = api_key_create(name="http test")
-        poller = OutboxPoller(wait_seconds=1)
-        poller.start()
+        pollers = [OutboxPoller(wait_seconds=1), EventsPoller(wait_seconds=1)]
+        for poller in pollers:
+            poller.start()
         yield live_server.url, key
     finally:
-        if poller:
+        for poller in pollers:
             poller.stop()
         emulator.stop()
+
+
+def _wait_for(base, key, email_id, status, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        _, email = _request(f"{base}/emails/{email_id}", key=key)
+        if email["status"] == status:
+            return email
+        time.sleep(0.2)
+    raise AssertionError(f"email {email_id} is {email['status']}, not {status}: {email['events']}")
 
 
 def _request(url, *, key, body=None, headers=None):
@@ -65,17 +77,31 @@ def test_send_over_http_is_delivered_by_the_worker(local_stack):
                             body={"to": ["alice@example.com"], "subject": "Your order", "text": "Thanks!"})
     assert status == 202 and body["status"] == "queued"
 
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        _, email = _request(f"{base}/emails/{body['id']}", key=key)
-        if email["status"] == "sent":
-            break
-        time.sleep(0.2)
-    assert email["status"] == "sent"
+    email = _wait_for(base, key, body["id"], "delivered")  # the simulated SES Delivery event came back
     assert email["ses_message_id"]
+    types = [e["type"] for e in email["events"]]
+    assert types[:2] == ["accepted", "sent"] and "delivery" in types  # SQS may hand over Send after Delivery
 
     status, health = _request(f"{base}/health", key=key)
     assert status == 200 and health["checks"]["outbox"]["depth"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_mailbox_simulator_bounce_becomes_a_suppression(local_stack):
+    """A newcomer's first look at the feedback loop, on the local stack."""
+    base, key = local_stack
+    bounce = "bounce@simulator.amazonses.com"
+    status, body = _request(f"{base}/send-email", key=key, body={"to": bounce, "subject": "Hi", "text": "x"})
+    assert status == 202, body  # simulator addresses need no verification in the sandbox
+    email = _wait_for(base, key, body["id"], "bounced")
+    assert "550 5.1.1" in email["events"][-1]["diagnostic"]
+    status, again = _request(f"{base}/send-email", key=key, body={"to": bounce, "subject": "Hi", "text": "x"})
+    assert status == 422 and again["error"]["code"] == "suppressed_recipient"
+
+    status, body = _request(f"{base}/send-email", key=key,
+                            body={"to": "complaint@simulator.amazonses.com", "subject": "Hi", "text": "x"})
+    email = _wait_for(base, key, body["id"], "complained")
+    assert {"delivery", "complaint"} <= {e["type"] for e in email["events"]}
 
 
 def test_run_local_serves_then_stops_cleanly_on_ctrl_c(tmp_path):

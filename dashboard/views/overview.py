@@ -8,6 +8,7 @@ from emailhub.dlq import dlq_depth, dlq_peek
 from emailhub.errors import EmailhubError
 from emailhub.selectors import outbox_depth
 from emailhub.stats import stats_overview
+from emailhub.stuck import emails_stuck
 
 
 def overview_context():
@@ -26,6 +27,10 @@ def overview_context():
                        dlq_sampled=len(sample) < depth["visible"])
     except EmailhubError as err:
         context["overview_errors"].append(f"Dead-letter queue unavailable: {err.message}")
+    try:
+        context["stuck"] = emails_stuck(limit=20)
+    except EmailhubError as err:
+        context["overview_errors"].append(f"Stuck emails unavailable: {err.message}")
     try:
         context["quota"] = ses.send_quota()
     except EmailhubError as err:

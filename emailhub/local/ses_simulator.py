@@ -14,6 +14,8 @@ on AWS (and need no verification in the sandbox):
 
 Any other address is delivered. Off in production; EMAILHUB_SES_EVENT_SIMULATOR turns it off locally."""
 
+import logging
+import threading
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -22,6 +24,7 @@ from emailhub import model
 from emailhub.aws import sns
 
 SIMULATOR = "@simulator.amazonses.com"
+logger = logging.getLogger(__name__)
 
 
 def _mail(*, message_id, sender, destination, subject, tags, configuration_set):
@@ -64,7 +67,27 @@ def _detail(kind, address, extra):
                           "complaintFeedbackType": extra["complaintFeedbackType"], "arrivalDate": now}}
 
 
-def simulate_events(*, message_id, sender, to, cc, bcc, subject, tags, configuration_set):
+# Real SES publishes events a moment after the send; so does the simulator, in
+# the background, so that (as on AWS) the worker has recorded the SES message
+# id before the events about it arrive.
+DELAY_SECONDS = 0.5
+
+
+def simulate_events(**send):
+    timer = threading.Timer(DELAY_SECONDS, _publish_logged, kwargs=send)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _publish_logged(**send):
+    try:
+        publish_events(**send)
+    except Exception:  # noqa: BLE001 - a background thread has nobody to raise to
+        logger.exception("The SES event simulator could not publish")
+
+
+def publish_events(*, message_id, sender, to, cc, bcc, subject, tags, configuration_set):
     """Publish the Send event and each recipient's outcome, as SES would."""
     topic = sns.topic_arn(settings.EMAILHUB_EVENTS_TOPIC)
     recipients = [parseaddr(a)[1] for a in [*to, *cc, *bcc]]

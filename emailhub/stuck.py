@@ -1,0 +1,68 @@
+"""The stuck-email alarm: emails that should have moved on by now.
+
+- still queued, retrying or sending EMAILHUB_STUCK_QUEUED_MINUTES after they
+  were accepted (a lost outbox message, a worker that is down);
+- sent, but no delivery event after EMAILHUB_STUCK_SENT_HOURS (the SES event
+  pipeline is broken, or the receiving server is slow).
+
+Each is a Query per status and day on the status index, bounded by
+EMAILHUB_STUCK_LOOKBACK_DAYS and a result limit; shown on the dashboard,
+reported by /health as degraded and by `manage.py stuck_emails`."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+
+from emailhub import model
+from emailhub.aws import dynamodb
+from emailhub.services import outbox_enqueue
+
+WAITING = (model.QUEUED, model.RETRYING, model.SENDING)
+
+
+@dataclass(frozen=True)
+class Stuck:
+    email: dict
+    reason: str
+
+
+def _older_than(status, cutoff, limit):
+    moment = model.now()
+    found = []
+    for back in range(settings.EMAILHUB_STUCK_LOOKBACK_DAYS + 1):
+        day = (moment - timedelta(days=back)).strftime("%Y-%m-%d")
+        items, _ = dynamodb.query(
+            index=model.STATUS_INDEX, key_condition="status_day = :sd AND created_at < :cutoff",
+            values={":sd": f"{status}#{day}", ":cutoff": model.iso(cutoff)}, limit=limit - len(found),
+        )
+        found += items
+        if len(found) >= limit:
+            break
+    return found
+
+
+def emails_stuck(*, limit=100):
+    """Stuck emails, oldest reason first: [Stuck]."""
+    moment = model.now()
+    stuck = []
+    queued_cutoff = moment - timedelta(minutes=settings.EMAILHUB_STUCK_QUEUED_MINUTES)
+    for status in WAITING:
+        for email in _older_than(status, queued_cutoff, limit - len(stuck)):
+            stuck.append(Stuck(email, f"still {status} {settings.EMAILHUB_STUCK_QUEUED_MINUTES}+ minutes after it was accepted"))
+        if len(stuck) >= limit:
+            return stuck
+    if settings.EMAILHUB_STUCK_SENT_HOURS:
+        sent_cutoff = moment - timedelta(hours=settings.EMAILHUB_STUCK_SENT_HOURS)
+        for email in _older_than(model.SENT, sent_cutoff, limit - len(stuck)):
+            stuck.append(Stuck(email, f"sent, but no delivery event in {settings.EMAILHUB_STUCK_SENT_HOURS}+ hours"))
+    return stuck
+
+
+def emails_requeue_stuck(*, stuck):
+    """Put stuck queued emails back on the outbox; the worker's conditional
+    claim makes a second message for one email harmless. Returns their ids."""
+    ids = [s.email["id"] for s in stuck if s.email["status"] == model.QUEUED]
+    for email_id in ids:
+        outbox_enqueue(email_id=email_id)
+    return ids
