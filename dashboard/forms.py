@@ -12,6 +12,16 @@ MAX_RANGE_DAYS = 92
 
 
 class LogFilterForm(forms.Form):
+    @staticmethod
+    def with_defaults(params):
+        """The query with the defaults filled in, so the form shows what the page uses."""
+        params = params.copy()
+        today = timezone.now().date()
+        params.setdefault("date_to", today.isoformat())
+        params.setdefault("date_from", (today - timedelta(days=6)).isoformat())
+        params.setdefault("size", "50")
+        return params
+
     status = forms.ChoiceField(required=False, choices=[("", "any status")] + [(s, s) for s in model.STATUSES])
     recipient = forms.CharField(required=False, max_length=320)
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="from")

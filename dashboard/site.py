@@ -23,6 +23,7 @@ class EmailhubAdminSite(admin.AdminSite):
             path("emails/export.csv", wrap(emails.email_export), name="email_export"),
             path("emails/<str:email_id>/", wrap(emails.email_detail), name="email_detail"),
             path("dlq/", wrap(queue.dlq_page), name="dlq"),
+            path("dlq/tidy/", wrap(actions.dlq_tidy), name="dlq_tidy"),
             path("resend/", wrap(actions.resend), name="resend"),
             path("discard/", wrap(actions.discard), name="discard"),
             path("keys/", wrap(keys.key_list), name="api_keys"),

@@ -78,9 +78,18 @@ def _field(loc):
 _PYDANTIC_CODES = {"extra_forbidden": "unknown_field", "missing": "missing_field"}
 
 
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request, exc):
+    # Raised when django-ninja reads the body, before the parser's own check.
+    return error_response(413, "payload_too_large",
+                          f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc):
     first = exc.errors[0]
+    if first["type"] == "missing" and not _field(first.get("loc", ())):
+        return error_response(400, "malformed_json", "The body is empty: send a JSON object.")
     code = _PYDANTIC_CODES.get(first["type"]) or (
         first["type"] if first["type"] in ERROR_CODES else "invalid_field")
     field = _field(first.get("loc", ()))
@@ -109,7 +118,9 @@ def _api_error(request, exc):
 
 @api.exception_handler(EmailhubError)
 def _emailhub_error(request, exc):
-    if isinstance(exc, (UnverifiedIdentities, Suppressed)):
+    if isinstance(exc, UnverifiedIdentities):
+        return error_response(422, exc.code, exc.message, exc.field, addresses=exc.addresses)
+    if isinstance(exc, Suppressed):
         return error_response(422, exc.code, exc.message, "to", addresses=exc.addresses)
     if isinstance(exc, IdempotencyConflict):
         return error_response(409, exc.code, exc.message, "Idempotency-Key")

@@ -29,3 +29,13 @@ def audit_page(*, month, limit=50, start_key=None):
     """One page of a month's ("YYYY-MM") entries, newest first."""
     return dynamodb.query(index=model.FEED_INDEX, key_condition="feed = :feed",
                           values={":feed": f"AUDIT#{month}"}, limit=limit, start_key=start_key)
+
+
+def audit_finish(*, entry_id, outcome, details=()):
+    """Record how an action that was audited as "started" ended."""
+    details = list(details)
+    dynamodb.update(
+        f"AUDIT#{entry_id}", "AUDIT",
+        expression="SET summary.outcome = :outcome, details = :details, details_total = :total",
+        values={":outcome": outcome, ":details": details[:MAX_DETAILS], ":total": len(details)},
+    )

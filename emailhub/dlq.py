@@ -33,12 +33,15 @@ def dlq_depth():
     }
 
 
-def _receive_all(limit):
-    """Receive up to `limit` distinct messages, hidden for a short while."""
+def _receive_all(limit, *, wait_seconds=1):
+    """Receive up to `limit` distinct messages, hidden for a short while.
+    Long polling by default: a short poll samples only some SQS servers and
+    can come back empty while messages wait (fine for a page that says it
+    shows a sample, not for removing a message)."""
     found = {}
     for _ in range(limit // 10 + 2):
         batch = sqs.receive(settings.EMAILHUB_DLQ, max_messages=min(10, limit - len(found)),
-                            visibility_timeout=PEEK_VISIBILITY_SECONDS)
+                            wait_seconds=wait_seconds, visibility_timeout=PEEK_VISIBILITY_SECONDS)
         if not batch:
             break
         for message in batch:
@@ -64,7 +67,7 @@ def _parked(message):
 
 def dlq_peek(*, limit=100):
     """Up to `limit` parked messages, oldest first; every one stays on the queue."""
-    messages = _receive_all(limit)
+    messages = _receive_all(limit, wait_seconds=0)
     if messages:
         sqs.release(settings.EMAILHUB_DLQ, [m["ReceiptHandle"] for m in messages])
     return sorted((_parked(m) for m in messages), key=lambda p: p.parked_at)
@@ -79,8 +82,39 @@ def dlq_remove(*, email_ids, limit=1000):
     messages = _receive_all(limit)
     done = [m for m in messages if _parked(m).email_id in wanted]
     rest = [m for m in messages if _parked(m).email_id not in wanted]
-    if done:
-        sqs.delete(settings.EMAILHUB_DLQ, [m["ReceiptHandle"] for m in done])
     if rest:
         sqs.release(settings.EMAILHUB_DLQ, [m["ReceiptHandle"] for m in rest])
+    if done and sqs.delete(settings.EMAILHUB_DLQ, [m["ReceiptHandle"] for m in done]):
+        return set()  # SQS refused some deletes: report none as removed rather than guess
     return {_parked(m).email_id for m in done}
+
+
+def dlq_tidy():
+    """Settle parked messages whose email is no longer `failed`: put emails
+    still in flight (parked by redrive during an outage) back on the outbox,
+    and drop messages of emails that were sent, resent or discarded since.
+    Returns {"requeued": [...], "dropped": [...]} (email ids)."""
+    from emailhub import model
+    from emailhub.aws import dynamodb
+
+    messages = _receive_all(1000)
+    parked = [(m, _parked(m)) for m in messages]
+    emails = dynamodb.batch_get([model.email_key(p.email_id) for _, p in parked if model.is_email_id(p.email_id)])
+    settled, keep, outcome = [], [], {"requeued": [], "dropped": []}
+    for message, item in parked:
+        email = emails.get(f"EMAIL#{item.email_id}")
+        status = email["status"] if email else None
+        if status == model.FAILED:
+            keep.append(message)
+            continue
+        if status in model.IN_FLIGHT:
+            sqs.send(settings.EMAILHUB_OUTBOX_QUEUE, {"email_id": item.email_id})
+            outcome["requeued"].append(item.email_id)
+        else:
+            outcome["dropped"].append(item.email_id)
+        settled.append(message)
+    if keep:
+        sqs.release(settings.EMAILHUB_DLQ, [m["ReceiptHandle"] for m in keep])
+    if settled:
+        sqs.delete(settings.EMAILHUB_DLQ, [m["ReceiptHandle"] for m in settled])
+    return outcome

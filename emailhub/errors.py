@@ -69,8 +69,9 @@ class UnverifiedIdentities(EmailhubError):
 
     code = "unverified_identity"
 
-    def __init__(self, addresses):
+    def __init__(self, addresses, *, field="to"):
         self.addresses = sorted(addresses)
+        self.field = field
         super().__init__(
             "The SES sandbox only sends between verified identities. Verify "
             + ", ".join(self.addresses)

@@ -7,6 +7,7 @@ accepted on the next request."""
 
 import threading
 import time
+from datetime import timedelta
 
 from django.conf import settings
 
@@ -17,6 +18,7 @@ from emailhub.errors import UnverifiedIdentities
 
 VERIFIED = "SUCCESS"
 REJECTED_FEED = "REJECTED"
+REJECTION_DAYS = 30  # refused addresses are listed for this long after the last refusal
 _verified_until = {}
 _lock = threading.Lock()
 
@@ -49,22 +51,23 @@ def unverified_addresses(addresses):
     return sorted(a for a in candidates if not a.endswith("@" + SIMULATOR_DOMAIN) and not address_is_verified(a))
 
 
-def identities_check_sandbox(*, addresses):
+def identities_check_sandbox(*, sender, recipients):
     """Raise UnverifiedIdentities naming every address SES would refuse, and
-    remember them so staff can see which recipients need verifying."""
-    unverified = unverified_addresses(addresses)
+    remember them so staff can see which addresses need verifying."""
+    unverified = unverified_addresses([sender, *recipients])
     if unverified:
         _record_rejections(unverified)
-        raise UnverifiedIdentities(unverified)
+        raise UnverifiedIdentities(unverified, field="from" if sender.lower() in unverified else "to")
 
 
 def _record_rejections(addresses):
-    moment = model.iso(model.now())
+    moment = model.now()
+    expires = model.epoch(moment + timedelta(days=REJECTION_DAYS))
     for address in addresses:
         dynamodb.update(
             f"REJECTED#{address}", "REJECTED",
-            expression="SET address = :a, feed = :feed, created_at = :now ADD rejections :one",
-            values={":a": address, ":feed": REJECTED_FEED, ":now": moment, ":one": 1},
+            expression="SET address = :a, feed = :feed, created_at = :now, expires_at = :expires ADD rejections :one",
+            values={":a": address, ":feed": REJECTED_FEED, ":now": model.iso(moment), ":expires": expires, ":one": 1},
         )
 
 

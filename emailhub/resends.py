@@ -96,6 +96,18 @@ def emails_resend(*, email_ids, actor, pause_seconds=None):
         if start:
             time.sleep(pause)
         results += _resend_chunk(plan[start:start + CHUNK], actor)
+    # Only now that the children are on the outbox do the parked messages go.
+    return _note_dlq_removal(results, "resent")
+
+
+def _note_dlq_removal(results, outcome):
+    """Take the done emails' messages off the DLQ, and say in each result whether it went."""
+    done = [r.email_id for r in results if r.outcome == outcome]
+    removed = dlq_remove(email_ids=done) if done else set()
+    for result in results:
+        if result.outcome == outcome and result.email_id not in removed:
+            result.detail = (result.detail + "; " if result.detail else "") + \
+                "its dead-letter message was not found to remove (use Tidy on the DLQ page)"
     return results
 
 
@@ -113,15 +125,11 @@ def _resend_chunk(plan, actor):
             results.append(Result(planned.email_id, "error", err.message))
     failed = set(sqs.send_batch(settings.EMAILHUB_OUTBOX_QUEUE,
                                 [{"email_id": child} for child in children.values()]))
-    enqueued = []
     for index, (original, child) in enumerate(children.items()):
         if index in failed:
             results.append(Result(original, "error", "the outbox refused the message; try again", child))
             continue
         results.append(_mark_resent(original, child, actor))
-        enqueued.append(original)
-    # Only now that the children are on the outbox do the parked messages go.
-    dlq_remove(email_ids=enqueued)
     return results
 
 
@@ -158,7 +166,7 @@ def discard_plan(*, email_ids):
 
 def emails_discard(*, email_ids, actor):
     """Mark failed emails `discarded` and take them off the dead-letter queue."""
-    results, done = [], []
+    results = []
     for planned in discard_plan(email_ids=email_ids):
         if planned.action == "skip":
             results.append(Result(planned.email_id, "skipped", planned.reason))
@@ -172,6 +180,4 @@ def emails_discard(*, email_ids, actor):
             continue
         stats_record(outcome=model.DISCARDED, moment=moment)
         results.append(Result(planned.email_id, "discarded"))
-        done.append(planned.email_id)
-    dlq_remove(email_ids=done)
-    return results
+    return _note_dlq_removal(results, "discarded")

@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Literal, Optional
 
 from django.conf import settings
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from emailhub.addresses import InvalidAddress, has_line_break, parse_mailbox
@@ -52,7 +52,12 @@ def _mailbox(value):
 
 HeaderText = Annotated[str, BeforeValidator(_no_line_breaks)]
 MailboxStr = Annotated[str, BeforeValidator(_mailbox)]
-MailboxList = Annotated[list[MailboxStr], BeforeValidator(_as_list)]
+# One address or a list: the schema says so, the validator makes it a list.
+MailboxList = Annotated[
+    list[MailboxStr], BeforeValidator(_as_list),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                    "description": "An address (alice@example.com or Alice <alice@example.com>) or a list of them."}),
+]
 
 
 class Strict(BaseModel):
@@ -169,6 +174,8 @@ class EmailOut(BaseModel):
     last_error: Optional[dict] = None
     ses_message_id: Optional[str] = None
     sent_at: Optional[str] = None
+    parent_id: Optional[str] = Field(None, description="The email this one resends.")
+    resent_as: Optional[str] = Field(None, description="The email that resent this one.")
     events: list[EventOut]
 
 

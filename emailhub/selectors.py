@@ -29,6 +29,8 @@ def email_status(*, email_id):
         "last_error": email.get("last_error"),
         "ses_message_id": email.get("ses_message_id"),
         "sent_at": email.get("sent_at"),
+        "parent_id": email.get("parent_id"),
+        "resent_as": email.get("resent_as"),
         "events": email.get("events", []),
     }
 

@@ -21,7 +21,7 @@ from emailhub.aws import dynamodb, ses, sqs
 from emailhub.emails import email_get, email_item, email_transition, event, recipient_items
 from emailhub.errors import (
     AwsUnavailable, ConditionFailed, EmailhubError, EnqueueFailed, IdempotencyConflict, SendError,
-    Suppressed, TransactionConflict,
+    Suppressed, TransactionConflict, UnverifiedIdentities,
 )
 from emailhub.identities import identities_check_sandbox
 from emailhub.messages import ses_arguments
@@ -53,25 +53,38 @@ def email_send(*, request, api_key_prefix, idempotency_key=None):
     `request` is SendEmailIn.as_request(). With an idempotency key, the same
     key and request return the first answer and send nothing more; the same
     key with another request raises IdempotencyConflict. When the outbox
-    cannot be reached nothing is kept and EnqueueFailed is raised."""
+    cannot be reached the email is withdrawn and EnqueueFailed raised."""
     accepted = email_accept(request=request, api_key_prefix=api_key_prefix, idempotency_key=idempotency_key)
+    email_id = accepted.body["id"]
     if accepted.replayed:
+        # A crash between storing and enqueuing leaves the email queued with no
+        # message; the client's retry puts it on the outbox. An extra message
+        # is harmless: the worker's conditional claim sends each email once.
+        _enqueue_if_queued(email_id)
         return accepted
     try:
-        outbox_enqueue(email_id=accepted.body["id"])
-    except AwsUnavailable as err:
-        _forget(accepted)
-        raise EnqueueFailed("The outbox queue is unavailable; nothing was accepted. Retry later.") from err
+        outbox_enqueue(email_id=email_id)
+    except EmailhubError as err:
+        if _withdraw(accepted):
+            raise EnqueueFailed("The outbox queue is unavailable; nothing was accepted. Retry later.") from err
+        # The message did arrive (only its answer was lost): the worker has the email.
     return accepted
 
 
 def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
     """Check the sandbox and store the email as `queued`, in one transaction
-    with its recipient items, its idempotency record and its hourly count.
-    The caller puts it on the outbox."""
+    with its recipient items, its idempotency record and a suppression check
+    per recipient. The caller puts it on the outbox."""
     request = {**request, "sender": request.get("sender") or settings.EMAILHUB_DEFAULT_FROM}
     recipients = request_recipients(request)
-    identities_check_sandbox(addresses=[parse_mailbox(request["sender"]).address, *recipients])
+    try:
+        identities_check_sandbox(sender=parse_mailbox(request["sender"]).address, recipients=recipients)
+    except UnverifiedIdentities:
+        # A retried request is answered as the first time, even if an identity was withdrawn since.
+        replayed = _replay_if_recorded(api_key_prefix, idempotency_key, request)
+        if replayed:
+            return replayed
+        raise
 
     moment = model.now()
     email_id = model.new_email_id(moment)
@@ -87,9 +100,14 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
         email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at)]
     if idempotency_key:
         writes.insert(0, _idempotency_put(api_key_prefix, idempotency_key, request, body, moment))
-    checked, checks_start = _suppression_checks(recipients, writes)
     try:
-        _transact_retrying_conflicts(writes)
+        checked, checks_start = _suppression_checks(recipients, writes)
+        _transact_retrying_conflicts(writes, token=email_id)
+    except Suppressed:
+        replayed = _replay_if_recorded(api_key_prefix, idempotency_key, request)
+        if replayed:
+            return replayed
+        raise
     except ConditionFailed as err:
         if idempotency_key and 0 in err.failed_indexes:
             return _replay(api_key_prefix, idempotency_key, request)
@@ -97,8 +115,7 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
         if blocked:
             raise Suppressed(blocked) from err
         raise
-    writes = [w for w in writes if w[0] != "ConditionCheck"]
-    return Accepted(body=body, writes=writes)
+    return Accepted(body=body, writes=tuple(w for w in writes if w[0] == "Put"))
 
 
 def _suppression_checks(recipients, writes):
@@ -120,13 +137,14 @@ def _suppression_checks(recipients, writes):
 CONFLICT_RETRIES = 5
 
 
-def _transact_retrying_conflicts(writes):
+def _transact_retrying_conflicts(writes, *, token):
     """Requests racing with one Idempotency-Key make DynamoDB cancel all but
     one transaction as a conflict; tried again, the losers find the winner's
-    record (ConditionFailed) and replay it."""
+    record (ConditionFailed) and replay it. The client token makes an SDK
+    retry of a transaction that did commit succeed instead of failing."""
     for attempt in range(CONFLICT_RETRIES):
         try:
-            return dynamodb.transact(writes)
+            return dynamodb.transact(writes, token=token)
         except TransactionConflict:
             if attempt == CONFLICT_RETRIES - 1:
                 raise
@@ -177,39 +195,53 @@ def _replay(api_key_prefix, idempotency_key, request):
     record = dynamodb.get(*_idempotency_key(api_key_prefix, idempotency_key))
     if record is None:
         raise AwsUnavailable("The idempotency record vanished while being read; retry.")
+    return _replay_record(record, request)
+
+
+def _replay_record(record, request):
     if record["request_hash"] != _request_hash(request):
         raise IdempotencyConflict(
             "This Idempotency-Key was already used with a different request. "
             "Use a new key for a new email."
         )
-    _reenqueue_if_stranded(record["email_id"])
     return Accepted(body=record["response"], replayed=True)
 
 
-def _reenqueue_if_stranded(email_id):
-    """A crash between storing and enqueuing leaves an email `queued` with no
-    message: a retried request puts it back on the outbox (the worker's
-    conditional claim makes an extra message harmless)."""
+def _replay_if_recorded(api_key_prefix, idempotency_key, request):
+    """The first answer to this key, if there was one (and it has not expired)."""
+    if not idempotency_key:
+        return None
+    record = dynamodb.get(*_idempotency_key(api_key_prefix, idempotency_key))
+    if record is None or record.get("expires_at", 0) < model.epoch(model.now()):
+        return None
+    return _replay_record(record, request)
+
+
+def _enqueue_if_queued(email_id):
     email = email_get(email_id)
-    if not email or email["status"] != model.QUEUED:
-        return
-    age = (model.now() - model.parse_iso(email["created_at"])).total_seconds()
-    if age >= settings.EMAILHUB_REENQUEUE_AFTER_SECONDS:
+    if email and email["status"] == model.QUEUED:
         outbox_enqueue(email_id=email_id)
 
 
-def _forget(accepted):
-    """Undo an acceptance whose enqueue failed, so a retry starts afresh."""
+def _withdraw(accepted):
+    """Undo an acceptance whose enqueue failed, unless a worker already
+    claimed the email (then the message did arrive and it is accepted after
+    all). True when withdrawn, or when it could not be told (AWS down: it
+    stays queued, for the stuck-email alarm)."""
     email_id = accepted.body["id"]
-    undo = []
-    for kind, args in accepted.writes:
-        if kind == "Put":
-            undo.append(("Delete", {"TableName": args["TableName"],
-                                    "Key": {"pk": args["Item"]["pk"], "sk": args["Item"]["sk"]}}))
+    pk, sk = model.email_key(email_id)
+    deletes = [("Delete", dynamodb.delete_args(
+        pk, sk, condition="#s = :queued AND attempts = :zero",
+        names={"#s": "status"}, values={":queued": model.QUEUED, ":zero": 0}))]
+    deletes += [("Delete", {"TableName": args["TableName"], "Key": {"pk": args["Item"]["pk"], "sk": args["Item"]["sk"]}})
+                for _, args in accepted.writes if args["Item"]["pk"]["S"] != pk or args["Item"]["sk"]["S"] != sk]
     try:
-        dynamodb.transact(undo)
+        dynamodb.transact(deletes)
+    except ConditionFailed:
+        return False
     except EmailhubError:
-        logger.exception("Could not undo email %s; it stays queued for the stuck-email sweep", email_id)
+        logger.exception("Could not withdraw email %s; it stays queued for the stuck-email alarm", email_id)
+    return True
 
 
 def outbox_enqueue(*, email_id, delay_seconds=0):
@@ -253,6 +285,10 @@ def _attempt(email, claim_id):
         failure = SendError(f"The stored request cannot be built into an email: {err}",
                             code="invalid_message", kind=ses.PERMANENT)
         return _fail(email, claim_id, failure, attempt)
+    except Exception:
+        # S3 unreachable, say: nothing was sent, so hand the email back for the redelivered message.
+        _release(email, claim_id)
+        raise
     try:
         message_id = ses.send(**arguments)
     except SendError as err:
@@ -262,15 +298,42 @@ def _attempt(email, claim_id):
             return _retry(email, claim_id, err, attempt)
         return _fail(email, claim_id, err, attempt)
     pacing.count_sent()
-    moment = model.now()
-    email_transition(
-        email["id"], to_status=model.SENT, claim_id=claim_id, moment=moment,
-        events=[event("sent", moment, attempt=attempt, ses_message_id=message_id)],
-        set_attrs={"ses_message_id": message_id, "sent_at": model.iso(moment)},
-        remove_attrs=("claim_id", "lease_until"),
-    )
-    stats_record(outcome=model.SENT, moment=moment)
+    _record_sent(email, claim_id, attempt, message_id)
     return "sent"
+
+
+SENT_WRITE_TRIES = 4
+
+
+def _record_sent(email, claim_id, attempt, message_id):
+    """SES has the email now: recording that must not be given up lightly, or a
+    redelivery would see a stale `sending` and park it as an unknown outcome."""
+    logger.info("email %s: SES accepted it as %s", email["id"], message_id)
+    for try_number in range(SENT_WRITE_TRIES):
+        moment = model.now()
+        try:
+            email_transition(
+                email["id"], to_status=model.SENT, claim_id=claim_id, moment=moment,
+                events=[event("sent", moment, attempt=attempt, ses_message_id=message_id)],
+                set_attrs={"ses_message_id": message_id, "sent_at": model.iso(moment)},
+                remove_attrs=("claim_id", "lease_until"),
+            )
+            break
+        except AwsUnavailable:
+            if try_number == SENT_WRITE_TRIES - 1:
+                logger.error("email %s was SENT by SES as %s but could not be recorded", email["id"], message_id)
+                raise
+            time.sleep(0.2 * 2 ** try_number)
+    stats_record(outcome=model.SENT, moment=moment)
+
+
+def _release(email, claim_id):
+    """Give a claimed email back (status `retrying`, the attempt refunded)."""
+    try:
+        email_transition(email["id"], to_status=model.RETRYING, claim_id=claim_id, moment=model.now(),
+                         increments={"attempts": -1}, remove_attrs=("claim_id", "lease_until"))
+    except EmailhubError:
+        logger.exception("email %s: could not release the claim; the lease will expire", email["id"])
 
 
 def _quota_used_up():

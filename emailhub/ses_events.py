@@ -120,11 +120,19 @@ def _moves_to(current, wanted):
     return None
 
 
+def _park(email_id):
+    from emailhub.services import email_park
+
+    email_park(email=email_get(email_id))
+
+
 def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
     """Append the event and move the status, atomically and at most once per
     event: the condition checks both the dedupe id and the status seen."""
     for _ in range(tries):
         if dedupe_id in (email.get("event_ids") or set()):
+            if email["status"] == model.FAILED and not email.get("dlq_message_id"):
+                _park(email["id"])  # recorded before, but its park was interrupted
             return "duplicate"
         moment = model.now()
         status = _moves_to(email["status"], wanted)
@@ -150,8 +158,6 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
             email = email_get(email["id"])  # changed meanwhile: look again
             continue
         if status == model.FAILED:
-            from emailhub.services import email_park
-
-            email_park(email=email_get(email["id"]))
+            _park(email["id"])
         return "recorded"
     raise EmailhubError(f"Email {email['id']} kept changing while recording a {timeline_type} event.")

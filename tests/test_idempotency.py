@@ -51,8 +51,7 @@ def test_expired_record_no_longer_replays(send, verified, api_key):
     assert second["id"] != first["id"]
 
 
-def test_replay_of_an_email_stranded_before_enqueue_puts_it_back(send, verified, settings):
-    settings.EMAILHUB_REENQUEUE_AFTER_SECONDS = 0
+def test_replay_of_an_email_stranded_before_enqueue_puts_it_back(send, verified):
     email_id = send(message(), idempotency_key="k").json()["id"]
     queue_messages("emailhub-outbox")
     from emailhub.aws import sqs
@@ -114,11 +113,11 @@ def test_transaction_conflicts_are_retried_then_replayed(send, verified, monkeyp
     real = dynamodb.transact
     conflicts = []
 
-    def conflicting(writes):
+    def conflicting(writes, **kwargs):
         if len(conflicts) < 2:
             conflicts.append(1)
             raise TransactionConflict("Transaction is ongoing for the item")
-        return real(writes)
+        return real(writes, **kwargs)
 
     monkeypatch.setattr(dynamodb, "transact", conflicting)
     again = send(message(), idempotency_key="race")

@@ -7,11 +7,15 @@ from django.urls import reverse
 
 from dashboard.forms import LogFilterForm
 from dashboard.pages import RESEND, actor, done, render_page, require
-from emailhub.audit import audit_record
+from emailhub.audit import audit_finish, audit_record
+from emailhub.model import is_email_id
+from emailhub.dlq import dlq_tidy as dlq_tidy_service
 from emailhub.resends import discard_plan, emails_discard, emails_resend, resend_plan
 from emailhub.selectors import email_log_all
 
-MAX_BULK = 1000  # per click; a second click picks up the rest and skips what is done
+# Per click, so that one request fits in API Gateway's 29 seconds; a second
+# click picks up the rest and skips what is done.
+MAX_BULK = 200
 
 ACTIONS = {
     "resend": {"plan": resend_plan, "act": emails_resend, "verb": "Resend", "done": "resent"},
@@ -19,10 +23,14 @@ ACTIONS = {
 }
 
 
+def _valid(ids):
+    return [i for i in dict.fromkeys(ids) if is_email_id(i)][:MAX_BULK]
+
+
 def _selected_ids(request):
     """Ids ticked on a list, or every failed email matching the log's filter."""
     if request.GET.get("all") != "1":
-        return request.GET.getlist("ids")[:MAX_BULK], None
+        return _valid(request.GET.getlist("ids")), None
     params = request.GET.copy()
     params["status"] = "failed"
     form = LogFilterForm(params)
@@ -39,14 +47,16 @@ def _selected_ids(request):
 def _bulk(request, kind):
     action = ACTIONS[kind]
     if request.method == "POST":
-        ids = request.POST.getlist("ids")[:MAX_BULK]
+        ids = _valid(request.POST.getlist("ids"))
+        # Recorded before acting, so an action cut short still leaves a trace.
+        entry = audit_record(actor=actor(request), action=f"email.{kind}", target=f"{len(ids)} email(s)",
+                             outcome="started", details=[{"email_id": i, "outcome": "pending"} for i in ids])
         results = action["act"](email_ids=ids, actor=actor(request))
         counts = {}
         for result in results:
             counts[result.outcome] = counts.get(result.outcome, 0) + 1
         summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "nothing to do"
-        entry = audit_record(actor=actor(request), action=f"email.{kind}", target=f"{len(ids)} email(s)",
-                             outcome=summary, details=[r.as_dict() for r in results])
+        audit_finish(entry_id=entry["id"], outcome=summary, details=[r.as_dict() for r in results])
         level = messages.SUCCESS if counts.get(action["done"]) else messages.WARNING
         return done(request, f"{action['verb']}: {summary}.", reverse("admin:audit_detail", args=[entry["id"]]),
                     level=level)
@@ -68,3 +78,17 @@ def resend(request):
 @require(RESEND)
 def discard(request):
     return _bulk(request, "discard")
+
+
+@require(RESEND)
+def dlq_tidy(request):
+    """POST: settle parked messages whose email is no longer failed."""
+    if request.method != "POST":
+        return done(request, "Tidying the dead-letter queue is a POST.", reverse("admin:dlq"), level=messages.ERROR)
+    outcome = dlq_tidy_service()
+    text = f"{len(outcome['requeued'])} in-flight email(s) put back on the outbox, " \
+           f"{len(outcome['dropped'])} settled message(s) removed."
+    audit_record(actor=actor(request), action="dlq.tidy", target="dead-letter queue", outcome=text,
+                 details=[{"email_id": i, "outcome": "requeued"} for i in outcome["requeued"]]
+                 + [{"email_id": i, "outcome": "dropped"} for i in outcome["dropped"]])
+    return done(request, text, reverse("admin:dlq"))

@@ -9,7 +9,7 @@ from django.urls import reverse
 from dashboard.cursors import cursor_dump, cursor_load, filter_fingerprint
 from dashboard.explain import explain
 from dashboard.forms import LogFilterForm
-from dashboard.pages import render_page
+from dashboard.pages import RESEND, render_page
 from emailhub.emails import email_get
 from emailhub.errors import EmailhubError
 from emailhub.payloads import payload_load
@@ -26,7 +26,7 @@ def _query(request, **changes):
 
 
 def email_log(request):
-    form = LogFilterForm(request.GET)
+    form = LogFilterForm(LogFilterForm.with_defaults(request.GET))
     context = {"form": form, "emails": [], "next_url": None, "prev_url": None}
     if form.is_valid():
         fingerprint = filter_fingerprint(form.fingerprint_params())
@@ -45,12 +45,20 @@ def email_log(request):
         context.update(emails=emails, page_number=len(trail) + 1,
                        filter_query=_query(request, cursor=None),
                        any_failed=any(e["status"] == "failed" for e in emails))
+    context["can_resend"] = request.user.has_perm(RESEND)
     return render_page(request, "dashboard/email_log.html", title="Email log", **context)
 
 
 class _Echo:
     def write(self, value):
         return value
+
+
+def _cell(value):
+    """Spreadsheets run cells that start with = + - @ as formulas: an email's
+    subject must not be able to do that on a staff member's machine."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 CSV_COLUMNS = ["id", "created_at", "status", "from", "to", "cc", "subject", "tags", "attempts",
@@ -68,17 +76,29 @@ def email_export(request):
         for email in email_log_all(log_filter=form.log_filter()):
             summary = email["summary"]
             error = email.get("last_error") or {}
-            yield writer.writerow([
+            yield writer.writerow([_cell(value) for value in [
                 email["id"], email["created_at"], email["status"], summary["sender"],
                 " ".join(summary["to"]), " ".join(summary.get("cc", [])), summary["subject"],
                 " ".join(f"{k}={v}" for k, v in summary.get("tags", {}).items()), email.get("attempts", 0),
                 f"{error.get('code', '')}: {error.get('message', '')}" if error else "",
                 email.get("ses_message_id", ""),
-            ])
+            ]])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="emails.csv"'
     return response
+
+
+def _no_remote_images(tag, attribute, value):
+    """The sandboxed frame blocks scripts, not network loads: a remote image
+    would be a tracking pixel firing from a staff member's browser."""
+    if tag == "img" and attribute in ("src", "srcset") and not value.startswith("data:"):
+        return None
+    return value
+
+
+def sanitise_html(html):
+    return nh3.clean(html, attribute_filter=_no_remote_images)
 
 
 def email_detail(request, email_id):
@@ -95,7 +115,7 @@ def email_detail(request, email_id):
         breadcrumbs=[("Email log", reverse("admin:email_log"))],
         email=email, request_body=request_body, summary=email["summary"],
         # Sanitised, then shown only inside a sandboxed iframe that may not run scripts.
-        safe_html=nh3.clean(html) if html else None,
+        safe_html=sanitise_html(html) if html else None,
         error_in_words=explain(email.get("last_error")),
         can_resend=email["status"] == "failed" and not email.get("resent_as"),
     )

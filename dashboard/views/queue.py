@@ -3,7 +3,7 @@
 from django.urls import reverse
 
 from dashboard.explain import explain
-from dashboard.pages import render_page
+from dashboard.pages import RESEND, render_page
 from emailhub import model
 from emailhub.aws import dynamodb
 from emailhub.dlq import dlq_depth, dlq_peek
@@ -26,6 +26,8 @@ def dlq_page(request):
     except EmailhubError as err:
         context["error"] = err.message
     context["sampled"] = context["depth"] is not None and context["depth"]["visible"] > len(context["rows"])
+    context["settled"] = sum(1 for row in context["rows"] if row["status"] != "failed")
+    context["can_resend"] = request.user.has_perm(RESEND)
     return render_page(request, "dashboard/dlq.html", title="Dead-letter queue", **context)
 
 

@@ -115,12 +115,15 @@ def condition_args(pk, sk, *, condition, names=None, values=None):
     return kwargs
 
 
-def transact(operations):
+def transact(operations, *, token=None):
     """Apply several writes atomically: `operations` is a list of
     ("Put", put_args(...)), ("Update", update_args(...)),
     ("Delete", delete_args(...)) or ("ConditionCheck", condition_args(...)); any failed
     condition cancels them all (ConditionFailed)."""
-    _dynamo("transact_write_items", TransactItems=[{kind: args} for kind, args in operations])
+    kwargs = {"TransactItems": [{kind: args} for kind, args in operations]}
+    if token:
+        kwargs["ClientRequestToken"] = token  # an SDK retry of a committed call succeeds, not fails
+    _dynamo("transact_write_items", **kwargs)
 
 
 def query(*, index=None, key_condition, names=None, values=None, limit=None,
@@ -148,7 +151,7 @@ def query(*, index=None, key_condition, names=None, values=None, limit=None,
 def batch_get(keys):
     """Fetch items by (pk, sk); returns them keyed by pk. Retries unprocessed keys."""
     found = {}
-    pending = [key(pk, sk) for pk, sk in keys]
+    pending = [key(pk, sk) for pk, sk in dict.fromkeys(keys)]  # BatchGetItem refuses duplicate keys
     while pending:
         chunk, pending = pending[:100], pending[100:]
         request = {table_name(): {"Keys": chunk}}

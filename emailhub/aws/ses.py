@@ -4,7 +4,7 @@ Every SES failure leaves this module as a SendError whose `kind` comes from the
 explicit table below, so the worker never guesses what an error means.
 """
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from django.conf import settings
 
 from emailhub.aws.calls import call, error_code, error_message, is_server_error
@@ -14,6 +14,7 @@ TRANSIENT = "transient"  # retry with backoff
 PERMANENT = "permanent"  # fail and park: sending again cannot help
 PARK = "park"            # fail and park: the account cannot send now; a human decides
 QUOTA = "quota"          # the 24-hour quota is used up: defer without burning an attempt
+UNKNOWN = "unknown"      # no answer after the request went out: SES may have sent it; a human decides
 
 SEND_ERROR_KINDS = {
     # Throttling and server-side trouble: the same request can succeed later.
@@ -83,8 +84,14 @@ def send(*, sender, to, cc, bcc, reply_to, subject, text, html, tags, raw, confi
     except ClientError as err:
         raise SendError(error_message(err), code=error_code(err), kind=classify(err)) from err
     except AwsUnavailable as err:
-        # Timeouts and connection resets: SES did not answer, the send may be retried.
-        raise SendError(err.message, code=type(err.__cause__).__name__, kind=TRANSIENT) from err
+        if isinstance(err.__cause__, EndpointConnectionError):  # includes ConnectTimeoutError
+            # The request never reached SES: safe to send again.
+            raise SendError(err.message, code=type(err.__cause__).__name__, kind=TRANSIENT) from err
+        # A read timeout or a dropped connection after the request went out: SES
+        # may have sent it, and sending again could deliver it twice.
+        raise SendError(f"No answer from SES after the request was sent ({err.message}); it may or may not "
+                        "have been sent. Check with the recipient before resending.",
+                        code="outcome_unknown", kind=UNKNOWN) from err
     if settings.EMAILHUB_SES_EVENT_SIMULATOR:
         # Local mode only: publish the events real SES would (see local/ses_simulator.py).
         from emailhub.local.ses_simulator import simulate_events

@@ -60,13 +60,17 @@ def receive(queue, *, max_messages=10, wait_seconds=0, visibility_timeout=None):
 
 
 def delete(queue, receipt_handles):
-    handles = list(receipt_handles)
-    for start in range(0, len(handles), 10):
-        entries = [
-            {"Id": str(i), "ReceiptHandle": handle}
-            for i, handle in enumerate(handles[start:start + 10])
-        ]
-        _sqs("delete_message_batch", QueueUrl=queue_url(queue), Entries=entries)
+    """Delete messages, ten per call; returns how many SQS refused to delete."""
+    return _batched("delete_message_batch", queue, [{"ReceiptHandle": h} for h in receipt_handles])
+
+
+def _batched(operation, queue, entries):
+    """Run a batch operation ten entries at a time; returns how many failed."""
+    failed = 0
+    for start in range(0, len(entries), 10):
+        chunk = [{"Id": str(i), **entry} for i, entry in enumerate(entries[start:start + 10])]
+        failed += len(_sqs(operation, QueueUrl=queue_url(queue), Entries=chunk).get("Failed", []))
+    return failed
 
 
 def attributes(queue):
@@ -124,8 +128,5 @@ def send_batch(queue, bodies):
 
 def release(queue, receipt_handles):
     """Make received messages visible again at once (the end of a peek)."""
-    handles = list(receipt_handles)
-    for start in range(0, len(handles), 10):
-        entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                   for i, h in enumerate(handles[start:start + 10])]
-        _sqs("change_message_visibility_batch", QueueUrl=queue_url(queue), Entries=entries)
+    return _batched("change_message_visibility_batch", queue,
+                    [{"ReceiptHandle": h, "VisibilityTimeout": 0} for h in receipt_handles])

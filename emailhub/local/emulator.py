@@ -2,6 +2,7 @@
 
 Local development and tests only; nothing here is imported in production."""
 
+import copy
 import functools
 import logging
 import socket
@@ -12,12 +13,48 @@ _WRITE_LOCK = threading.RLock()
 _ATOMIC_METHODS = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item")
 
 
+class _CopyOncePerTransaction:
+    """moto backs up the whole table once per item of a TransactWriteItems
+    (a 52-item accept copies the table 52 times); the copies are identical, so
+    inside a transaction one copy per table serves them all."""
+
+    def __init__(self):
+        self.active = None
+
+    def deepcopy(self, obj, *args):
+        if self.active is None:
+            return copy.deepcopy(obj, *args)
+        if id(obj) not in self.active:
+            self.active[id(obj)] = copy.deepcopy(obj, *args)
+        return self.active[id(obj)]
+
+
+_copier = _CopyOncePerTransaction()
+
+
+def _transact_copying_once(original):
+    @functools.wraps(original)
+    def transact(self, *args, **kwargs):
+        _copier.active = {}
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            _copier.active = None
+
+    return transact
+
+
 def make_dynamodb_atomic():
     """Real DynamoDB applies each conditional write atomically; moto checks and
     writes in plain Python, so two threads can both pass one condition. One
-    lock around moto's item operations restores the guarantee the code relies on."""
+    lock around moto's item operations restores the guarantee the code relies on
+    (and, under it, transactions back up each table once instead of per item)."""
+    import moto.dynamodb.models as dynamodb_models
     from moto.dynamodb.models import DynamoDBBackend
 
+    if not getattr(DynamoDBBackend.transact_write_items, "_emailhub_atomic", False):
+        dynamodb_models.copy = _copier
+        DynamoDBBackend.transact_write_items = _transact_copying_once(DynamoDBBackend.transact_write_items)
     for name in _ATOMIC_METHODS:
         original = getattr(DynamoDBBackend, name)
         if getattr(original, "_emailhub_atomic", False):
