@@ -10,13 +10,14 @@ emailhub/pacing.py) and off (the baseline: throttled sends become retries),
 and the script prints the elapsed time against the physical minimum
 (emails / rate seconds) and the count of throttling errors.
 
-What is timed is the pacing of SES sends, not the emulator. Through moto one
-email's full worker path costs far more CPU than 1/14 s of a second's worth
-would allow at scale (moto's DynamoDB deep-copies the table on every
-transaction), so the burst is accepted first with
-emailhub.services.email_accept (not timed) and only delivery is timed: the
-real worker function emailhub.services.email_deliver(email_id=...) run from
-several threads, as concurrent Lambda workers would. The outbox is an
+What is timed is the pacing of SES sends, not the emulator. Through moto,
+accepting and delivering one email costs more than 1/14 s of CPU (moto's
+DynamoDB copies the whole table on every transaction, so an accept gets
+dearer as the table grows), and one process cannot go faster than that.
+So the burst is accepted first with emailhub.services.email_accept (not
+timed) and only delivery is timed: the real worker function
+emailhub.services.email_deliver(email_id=...) run from several threads, as
+concurrent Lambda workers would. The outbox is an
 in-process delay queue in place of SQS and its event source, so a retry
 comes back after the delay the worker asked for. Both runs start from the
 same accepted emails (the DynamoDB table is restored from a snapshot).

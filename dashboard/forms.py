@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from emailhub import model
 from emailhub.addresses import InvalidAddress, parse_mailbox
+from emailhub.identities import InvalidIdentity, identity_normalize
 from emailhub.selectors import LogFilter
 
 PAGE_SIZES = [(25, "25"), (50, "50"), (100, "100"), (200, "200")]
@@ -78,15 +79,10 @@ class IdentityForm(forms.Form):
     identity = forms.CharField(max_length=320, help_text="An address (alice@example.com) or a domain (example.com).")
 
     def clean_identity(self):
-        value = self.cleaned_data["identity"].strip().lower()
-        if "@" in value:
-            try:
-                return parse_mailbox(value).address.lower()
-            except InvalidAddress as err:
-                raise forms.ValidationError(str(err)) from err
-        if "." not in value or " " in value:
-            raise forms.ValidationError("Enter an email address or a domain such as example.com.")
-        return value
+        try:
+            return identity_normalize(self.cleaned_data["identity"])
+        except InvalidIdentity as err:
+            raise forms.ValidationError(str(err)) from err
 
 
 class SuppressionForm(forms.Form):

@@ -75,20 +75,21 @@ def api_key_authenticate(*, presented):
     parts = (presented or "").split("_")
     if len(parts) < 3 or parts[0] != "eh":
         return None
-    cached = _cache.get(presented)
+    digest = _hash(presented)  # the cache holds no plaintext keys
+    cached = _cache.get(digest)
     if cached and cached[0] > time.monotonic():
         return cached[1]
-    found = _lookup(prefix=parts[1], presented=presented)
+    found = _lookup(prefix=parts[1], digest=digest)
     with _cache_lock:
         if len(_cache) > 10_000:  # bounded: random keys from a scanner must not grow memory
             _cache.clear()
-        _cache[presented] = (time.monotonic() + settings.EMAILHUB_API_KEY_CACHE_SECONDS, found)
+        _cache[digest] = (time.monotonic() + settings.EMAILHUB_API_KEY_CACHE_SECONDS, found)
     return found
 
 
-def _lookup(*, prefix, presented):
+def _lookup(*, prefix, digest):
     item = dynamodb.get(*_key(prefix))
-    if not item or not hmac.compare_digest(item["hash"], _hash(presented)) or item.get("revoked_at"):
+    if not item or not hmac.compare_digest(item["hash"], digest) or item.get("revoked_at"):
         return None
     # Written once per cache period, not per request.
     dynamodb.update(

@@ -40,14 +40,16 @@ def aws_resources_ensure():
         }),
     })))
     results.append((f"S3 bucket {settings.EMAILHUB_PAYLOAD_BUCKET}",
-                    "created" if s3.bucket_ensure(settings.EMAILHUB_PAYLOAD_BUCKET) else "exists"))
+                    "created" if s3.bucket_ensure(
+                        settings.EMAILHUB_PAYLOAD_BUCKET,
+                        # a day past the email items' TTL, so no item points at a deleted payload
+                        expire_days=settings.EMAILHUB_RETENTION_DAYS + 1) else "exists"))
     config_set = settings.EMAILHUB_SES_CONFIGURATION_SET
     results.append((f"SES configuration set {config_set}",
                     "created" if ses.configuration_set_ensure(config_set) else "exists"))
     results += _events_pipeline()
     sender = parse_mailbox(settings.EMAILHUB_DEFAULT_FROM).address
     results.append((f"SES identity {sender}", _identity(sender)))
-    sqs.reset()
     return results
 
 
@@ -67,7 +69,6 @@ def _events_pipeline():
             "deadLetterTargetArn": sqs.queue_arn(settings.EMAILHUB_EVENTS_DLQ), "maxReceiveCount": str(MAX_RECEIVES),
         }),
     })))
-    sqs.reset()
     queue_arn = sqs.queue_arn(queue)
     # The queue must let the topic deliver to it.
     sqs.queue_ensure(queue, {"Policy": json.dumps({

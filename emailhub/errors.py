@@ -85,3 +85,9 @@ class IdempotencyConflict(EmailhubError):
 
 class EnqueueFailed(EmailhubError):
     code = "queue_unavailable"
+
+
+class EmailBusy(EmailhubError):
+    """Another worker holds the email right now; try the message again later."""
+
+    code = "email_busy"

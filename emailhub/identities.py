@@ -5,6 +5,7 @@ Verified identities are cached per process for EMAILHUB_IDENTITY_CACHE_SECONDS;
 unverified answers are never cached, so an address verified a moment ago is
 accepted on the next request."""
 
+import re
 import threading
 import time
 from datetime import timedelta
@@ -12,7 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from emailhub import model
-from emailhub.addresses import parse_mailbox
+from emailhub.addresses import InvalidAddress, parse_mailbox
 from emailhub.aws import dynamodb, ses
 from emailhub.errors import UnverifiedIdentities
 
@@ -71,12 +72,14 @@ def _record_rejections(addresses):
         )
 
 
-def rejected_recipients(*, limit=50):
-    """Addresses emails were refused for, most recent first."""
+def rejected_addresses(*, limit=50):
+    """Addresses requests were refused for (sandbox) and that are still not
+    verified, by address or domain, most recent first."""
     items, _ = dynamodb.query(index=model.FEED_INDEX, key_condition="feed = :feed",
                               values={":feed": REJECTED_FEED}, limit=limit)
     found = dynamodb.batch_get([(i["pk"], i["sk"]) for i in items])
-    return [found[i["pk"]] for i in items if i["pk"] in found]
+    rows = [found[i["pk"]] for i in items if i["pk"] in found]
+    return [row for row in rows if not address_is_verified(row["address"])]
 
 
 def identities_list():
@@ -89,9 +92,29 @@ def identities_list():
     )
 
 
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+class InvalidIdentity(ValueError):
+    pass
+
+
+def identity_normalize(identity):
+    """An email address or a domain name, lower-cased; InvalidIdentity otherwise."""
+    value = (identity or "").strip().lower()
+    if "@" in value:
+        try:
+            return parse_mailbox(value).address.lower()
+        except InvalidAddress as err:
+            raise InvalidIdentity(str(err)) from err
+    if not _DOMAIN.match(value):
+        raise InvalidIdentity(f"{identity!r} is neither an email address nor a domain such as example.com.")
+    return value
+
+
 def identity_verify(*, identity):
     """Ask SES to verify an address or domain; returns its status afterwards."""
-    return ses.identity_verify(identity.strip().lower())
+    return ses.identity_verify(identity_normalize(identity))
 
 
 def cache_clear():

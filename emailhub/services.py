@@ -20,7 +20,7 @@ from emailhub.addresses import parse_mailbox
 from emailhub.aws import dynamodb, ses, sqs
 from emailhub.emails import email_get, email_item, email_transition, event, recipient_items
 from emailhub.errors import (
-    AwsUnavailable, ConditionFailed, EmailhubError, EnqueueFailed, IdempotencyConflict, SendError,
+    AwsUnavailable, ConditionFailed, EmailBusy, EmailhubError, EnqueueFailed, IdempotencyConflict, SendError,
     Suppressed, TransactionConflict, UnverifiedIdentities,
 )
 from emailhub.identities import identities_check_sandbox
@@ -30,12 +30,6 @@ from emailhub.stats import stats_record
 from emailhub.suppression import suppressed_among, suppression_checks
 
 logger = logging.getLogger(__name__)
-
-
-class EmailBusy(EmailhubError):
-    """Another worker holds the email right now; try the message again later."""
-
-    code = "email_busy"
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,20 @@ def test_verify_identity(aws):
     assert not address_is_verified("bob@example.com")
     assert "verified" in _run("verify_identity", "bob@example.com")[-1]
     assert address_is_verified("bob@example.com")
+
+
+def test_verify_identity_refuses_what_is_not_an_address_or_domain(aws):
+    with pytest.raises(CommandError, match="neither an email address nor a domain"):
+        _run("verify_identity", "not an address")
+
+
+def test_commands_leave_an_audit_trail(aws):
+    from emailhub.audit import audit_page
+    from emailhub.model import now
+
+    key = _run("create_api_key", "x")[-1]
+    _run("revoke_api_key", key.split("_")[1])
+    _run("verify_identity", "example.org")
+    _run("suppress", "bob@example.org")
+    actions = [e["summary"]["action"] for e in audit_page(month=now().strftime("%Y-%m"))[0]]
+    assert actions == ["suppression.add", "identity.verify", "api_key.revoke", "api_key.create"]

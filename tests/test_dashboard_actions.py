@@ -136,10 +136,11 @@ def test_only_failed_emails_are_resent(admin_client, send, verified):
 
 
 def test_api_key_create_shows_it_once_and_revoke_confirms(admin_client, aws):
-    response = admin_client.post("/admin/keys/", {"name": "shop"})
+    response = admin_client.post("/admin/keys/", {"name": "shop"}, follow=True)
+    assert response.redirect_chain == [("/admin/keys/", 302)]
     key = response.context["created"]
     assert key.startswith("eh_") and key in response.content.decode()
-    listing = admin_client.get("/admin/keys/").content.decode()
+    listing = admin_client.get("/admin/keys/").content.decode()  # a reload: shown only once
     assert key not in listing and "shop" in listing
     prefix = key.split("_")[1]
     assert "Yes, revoke it" in admin_client.get(f"/admin/keys/{prefix}/revoke/").content.decode()
@@ -160,7 +161,7 @@ def test_identities_page_lists_and_verifies_and_shows_rejections(admin_client, s
     assert "erin@example.com" in page and "no-reply@example.com" in page
     admin_client.post("/admin/identities/", {"identity": "erin@example.com"})
     page = admin_client.get("/admin/identities/").content.decode()
-    assert "Recipients emails were refused for" not in page  # erin is verified now
+    assert "Not verified, and requests were refused" not in page  # erin is verified now
     assert send(message(to=["erin@example.com"])).status_code == 202
     assert [e["summary"]["action"] for e in _audit_month()] == ["identity.verify"]
 
@@ -170,7 +171,7 @@ def test_key_manager_without_resend_permission(client, send, verified, ses_failu
     user.user_permissions.add(Permission.objects.get(codename="manage_api_keys"))
     client.force_login(user)
     [email_id] = failed_emails(send, ses_failures, 1)
-    assert client.post("/admin/keys/", {"name": "ok"}).status_code == 200
+    assert client.post("/admin/keys/", {"name": "ok"}).status_code == 302
     assert client.post("/admin/resend/", {"ids": email_id}).status_code == 403
 
 

@@ -207,3 +207,51 @@ def test_markup_in_untrusted_fields_renders_harmlessly(admin_client, send, aws, 
     srcdoc = detail.split('srcdoc="')[1].split('"')[0]
     assert "script" not in srcdoc and "javascript" not in srcdoc and "onclick" not in srcdoc
     assert 'sandbox=""' in detail
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas(admin_client, send, verified):
+    send(message(subject="=HYPERLINK(\"http://evil.example\",\"click\")"))
+    rows = list(csv.reader(io.StringIO(b"".join(admin_client.get("/admin/emails/export.csv").streaming_content).decode())))
+    assert rows[1][6].startswith("'=HYPERLINK")
+
+
+def test_remote_images_in_html_bodies_are_not_loaded(admin_client, send, verified):
+    email_id = send(message(html='<p>Hi<img src="https://tracker.example/p.gif"><img src="data:image/png;base64,AAAA"></p>')).json()["id"]
+    page = admin_client.get(f"/admin/emails/{email_id}/").content.decode()
+    srcdoc = page.split('srcdoc="')[1].split('"')[0]
+    assert "tracker.example" not in srcdoc and "&lt;img&gt;" in srcdoc  # the image stays, its source goes
+
+
+def test_crafted_ids_do_not_break_pages(admin_client, aws):
+    assert admin_client.get("/admin/resend/", {"ids": ["x/y", ""]}).status_code == 200
+    response = admin_client.post("/admin/discard/", {"ids": ["x/y"]}, follow=True)
+    assert response.status_code == 200
+
+
+def test_dlq_page_survives_two_messages_for_one_email(admin_client, send, verified, ses_failures):
+    from emailhub.aws import sqs
+
+    [email_id] = failed_emails(send, ses_failures, 1)
+    sqs.send("emailhub-dlq", {"email_id": email_id})  # e.g. a redrive on top of the park
+    response = admin_client.get("/admin/dlq/")
+    assert "error" not in response.context and len(response.context["rows"]) == 2
+
+
+def test_dlq_tidy_requeues_in_flight_and_drops_settled(admin_client, send, verified, ses_failures):
+    from emailhub.aws import sqs
+
+    [failed] = failed_emails(send, ses_failures, 1)
+    stranded = send(message(subject="stranded")).json()["id"]
+    sqs.delete("emailhub-outbox", [m["ReceiptHandle"] for m in sqs.receive("emailhub-outbox")])
+    sqs.send("emailhub-dlq", {"email_id": stranded})  # redriven during an outage, still queued
+    page = admin_client.get("/admin/dlq/").content.decode()
+    assert "Tidy" in page
+    admin_client.post("/admin/discard/", {"ids": failed})
+    sqs.send("emailhub-dlq", {"email_id": failed})  # a stale second copy of a settled email
+    admin_client.post("/admin/dlq/tidy/")
+    assert queue_messages("emailhub-dlq") == []
+    assert queue_messages("emailhub-outbox") == [{"email_id": stranded}]
+    drain_outbox()
+    from emailhub.emails import email_get
+
+    assert email_get(stranded)["status"] == "sent"

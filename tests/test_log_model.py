@@ -3,7 +3,9 @@
 import pytest
 
 from emailhub import model
-from emailhub.selectors import email_by_ses_message_id, emails_by_day, emails_by_recipient, emails_by_status
+from datetime import date
+
+from emailhub.selectors import LogFilter, email_by_ses_message_id, email_log_page
 from tests.conftest import drain_outbox, message
 
 
@@ -31,19 +33,22 @@ def test_find_by_status_day_and_recipient(send, verified, no_scans):
     second = send(message(to=["bob@example.org"], cc=["alice@example.com"])).json()["id"]
     third = send(message(to=["carol@example.org"])).json()["id"]
     drain_outbox()
-    day = model.email_created_day(first)
+    day = date.fromisoformat(model.email_created_day(first))
 
-    sent, _ = emails_by_status(status="sent", day=day)
+    def page(size=50, position=None, **filters):
+        return email_log_page(log_filter=LogFilter(date_from=day, date_to=day, **filters), position=position, size=size)
+
+    sent, _ = page(status="sent")
     assert [e["id"] for e in sent] == [third, second, first]  # newest first
     assert sent[0]["summary"]["to"] == ["carol@example.org"]
-    assert emails_by_status(status="queued", day=day)[0] == []
+    assert page(status="queued")[0] == []
 
-    page, next_key = emails_by_day(day=day, limit=2)
-    assert [e["id"] for e in page] == [third, second] and next_key
-    rest, _ = emails_by_day(day=day, limit=2, start_key=next_key)
+    first_page, position = page(size=2)
+    assert [e["id"] for e in first_page] == [third, second] and position
+    rest, _ = page(size=2, position=position)
     assert [e["id"] for e in rest] == [first]
 
-    alice, _ = emails_by_recipient(address="Alice@Example.com")
+    alice, _ = page(recipient="alice@example.com")
     assert [e["id"] for e in alice] == [second, first]
 
 

@@ -7,7 +7,8 @@ import pytest
 from emailhub import model
 from emailhub.emails import email_get, email_transition
 from emailhub.local.poller import as_lambda_record
-from emailhub.services import EmailBusy, email_deliver
+from emailhub.errors import EmailBusy
+from emailhub.services import email_deliver
 from emailhub.worker import BatchFailed, outbox_handler, process_outbox_records
 from tests.conftest import drain_outbox, message, queue_messages, ses_sent
 

@@ -8,7 +8,7 @@ from dashboard.forms import IdentityForm
 from dashboard.pages import MANAGE_IDENTITIES, actor, done, render_page
 from emailhub.audit import audit_record
 from emailhub.errors import EmailhubError
-from emailhub.identities import identities_list, identity_verify, rejected_recipients
+from emailhub.identities import identities_list, identity_verify, rejected_addresses
 
 
 def identity_list(request):
@@ -26,10 +26,7 @@ def identity_list(request):
     context = {"form": form, "sandbox": settings.EMAILHUB_SES_SANDBOX,
                "can_verify": request.user.has_perm(MANAGE_IDENTITIES)}
     try:
-        identities = identities_list()
-        known = {i["identity"] for i in identities if i["verified"]}
-        rejected = [r for r in rejected_recipients() if r["address"] not in known]
-        context.update(identities=identities, rejected=rejected)
+        context.update(identities=identities_list(), rejected=rejected_addresses())
     except EmailhubError as err:
         context["error"] = err.message
     return render_page(request, "dashboard/identities.html", title="SES identities", **context)

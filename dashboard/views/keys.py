@@ -11,21 +11,25 @@ from emailhub.audit import audit_record
 from emailhub.errors import NotFound
 
 
+NEW_KEY = "dashboard.new_api_key"
+
+
 def key_list(request):
     form = ApiKeyForm(request.POST or None)
-    created = None
     if request.method == "POST":
         if not request.user.has_perm(MANAGE_KEYS):
             return done(request, "You may not create API keys.", reverse("admin:api_keys"), level=messages.ERROR)
         if form.is_valid():
-            key, created = api_key_create(name=form.cleaned_data["name"])
+            key, secret = api_key_create(name=form.cleaned_data["name"])
             audit_record(actor=actor(request), action="api_key.create", target=key.prefix,
                          outcome=f"created {key.prefix} ({key.name})")
-            form = ApiKeyForm()
-    # The new key is rendered into this one response (not a redirect) so that
-    # it is never stored anywhere, not even in a session message.
+            # Handed to the next page once through the session, then gone: a
+            # reload of that page cannot show it again or create another key.
+            request.session[NEW_KEY] = secret
+            return done(request, f"API key {key.prefix} ({key.name}) created.", reverse("admin:api_keys"))
     return render_page(request, "dashboard/api_keys.html", title="API keys", keys=api_key_list(),
-                       form=form, created=created, can_manage=request.user.has_perm(MANAGE_KEYS))
+                       form=form, created=request.session.pop(NEW_KEY, None),
+                       can_manage=request.user.has_perm(MANAGE_KEYS))
 
 
 @require(MANAGE_KEYS)

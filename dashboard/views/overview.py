@@ -17,7 +17,7 @@ def overview_context():
         stats = stats_overview()
         bars, labels, peak = stacked_bars(stats["hourly"], stats["outcomes"])
         context.update(stats=stats, bars=bars, labels=labels, peak=peak, outbox=outbox_depth(),
-                       legend=[(s, COLORS[s]) for s in stats["outcomes"]])
+                       legend=[(s, COLORS.get(s, "#666")) for s in stats["outcomes"]])
     except EmailhubError as err:
         context["overview_errors"].append(f"Counts unavailable: {err.message}")
     try:

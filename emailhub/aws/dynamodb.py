@@ -180,8 +180,6 @@ def table_status():
 def table_ensure(spec):
     """Create the table (and any index it lacks) and turn on TTL.
     Returns "created", "updated" or "exists"."""
-    from botocore.exceptions import ClientError
-
     from emailhub.aws.clients import client
 
     dynamo = client("dynamodb")
@@ -196,14 +194,27 @@ def table_ensure(spec):
         return "created"
     have = {index["IndexName"] for index in existing.get("GlobalSecondaryIndexes", [])}
     missing = [index for index in spec["GlobalSecondaryIndexes"] if index["IndexName"] not in have]
-    for index in missing:  # DynamoDB takes one new index per UpdateTable call
+    for index in missing:  # one new index per UpdateTable, and only once the last one is built
         dynamo.update_table(
             TableName=spec["TableName"],
             AttributeDefinitions=spec["AttributeDefinitions"],
             GlobalSecondaryIndexUpdates=[{"Create": index}],
         )
+        _wait_for_indexes(dynamo, spec["TableName"])
     ttl_changed = _ttl_ensure(dynamo, spec["TableName"])
     return "updated" if missing or ttl_changed else "exists"
+
+
+def _wait_for_indexes(dynamo, name, *, seconds=1800):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        table = dynamo.describe_table(TableName=name)["Table"]
+        if all(i.get("IndexStatus", "ACTIVE") == "ACTIVE" for i in table.get("GlobalSecondaryIndexes", [])):
+            return
+        time.sleep(5)
+    raise AwsUnavailable(f"The indexes of {name} are still being built; run bootstrap_aws again later.")
 
 
 def _ttl_ensure(dynamo, name):

@@ -24,13 +24,19 @@ def payload_storage():
     return S3Storage(**options)
 
 
-def bucket_ensure(name):
-    """Create the bucket; False when it already existed."""
+def bucket_ensure(name, *, expire_days=None):
+    """Create the bucket; False when it already existed. With `expire_days`,
+    payloads expire then (set every time: PutBucketLifecycleConfiguration
+    replaces the rules, so running it again is harmless)."""
     existing = {b["Name"] for b in call("s3", "list_buckets").get("Buckets", [])}
-    if name in existing:
-        return False
-    kwargs = {"Bucket": name}
-    if settings.AWS_REGION != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION}
-    call("s3", "create_bucket", **kwargs)
-    return True
+    if name not in existing:
+        kwargs = {"Bucket": name}
+        if settings.AWS_REGION != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.AWS_REGION}
+        call("s3", "create_bucket", **kwargs)
+    if expire_days:
+        call("s3", "put_bucket_lifecycle_configuration", Bucket=name, LifecycleConfiguration={"Rules": [{
+            "ID": "emailhub-payload-retention", "Status": "Enabled", "Filter": {"Prefix": "payloads/"},
+            "Expiration": {"Days": expire_days},
+        }]})
+    return name not in existing

@@ -14,6 +14,7 @@ on AWS (and need no verification in the sandbox):
 
 Any other address is delivered. Off in production; EMAILHUB_SES_EVENT_SIMULATOR turns it off locally."""
 
+import functools
 import logging
 import threading
 from email.utils import parseaddr
@@ -25,6 +26,11 @@ from emailhub.aws import sns
 
 SIMULATOR = "@simulator.amazonses.com"
 logger = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=8)
+def _topic_arn(name, endpoint):
+    return sns.topic_arn(name)
 
 
 def _mail(*, message_id, sender, destination, subject, tags, configuration_set):
@@ -89,7 +95,7 @@ def _publish_logged(**send):
 
 def publish_events(*, message_id, sender, to, cc, bcc, subject, tags, configuration_set):
     """Publish the Send event and each recipient's outcome, as SES would."""
-    topic = sns.topic_arn(settings.EMAILHUB_EVENTS_TOPIC)
+    topic = _topic_arn(settings.EMAILHUB_EVENTS_TOPIC, settings.AWS_ENDPOINT_URL)
     recipients = [parseaddr(a)[1] for a in [*to, *cc, *bcc]]
     mail = _mail(message_id=message_id, sender=sender, destination=recipients, subject=subject, tags=tags,
                  configuration_set=configuration_set)

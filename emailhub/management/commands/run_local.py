@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from emailhub.apikeys import api_key_create
+from emailhub.audit import audit_record
 from emailhub.aws import clients
 
 
@@ -24,6 +25,10 @@ class Command(BaseCommand):
         from emailhub.local.emulator import emulator_start
         from emailhub.local.poller import EventsPoller, OutboxPoller
 
+        from emailhub.local.emulator import port_in_use
+
+        if port_in_use("127.0.0.1", port):
+            raise CommandError(f"Port {port} is taken: is another `make run` still running? Stop it or use PORT=...")
         try:
             emulator = emulator_start(settings.AWS_ENDPOINT_URL)
         except RuntimeError as err:
@@ -36,6 +41,7 @@ class Command(BaseCommand):
             call_command("migrate", verbosity=0)
             self._superuser()
             key, secret = api_key_create(name="local")
+            audit_record(actor="make run", action="api_key.create", target=key.prefix, outcome="created for local use")
             pollers = [OutboxPoller(), EventsPoller()]
             for poller in pollers:
                 poller.start()

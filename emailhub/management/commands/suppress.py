@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from emailhub.audit import audit_record
 from emailhub.suppression import suppression_add
 
 
@@ -12,4 +13,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, address, reason, **options):
         added = suppression_add(address=address, reason=reason, actor="manage.py")
+        audit_record(actor="manage.py", action="suppression.add", target=address,
+                     outcome="added" if added else "already suppressed")
         self.stdout.write(f"{address} " + ("suppressed." if added else "was already suppressed."))

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from emailhub.audit import audit_record
 from emailhub.suppression import suppression_remove
 
 
@@ -11,4 +12,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, address, **options):
         removed = suppression_remove(address=address)
+        audit_record(actor="manage.py", action="suppression.remove", target=address,
+                     outcome="removed" if removed else "was not suppressed")
         self.stdout.write(f"{address} " + ("removed from the suppression list." if removed else "was not suppressed."))

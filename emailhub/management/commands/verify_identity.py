@@ -1,6 +1,7 @@
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from emailhub.identities import identity_verify
+from emailhub.audit import audit_record
+from emailhub.identities import InvalidIdentity, identity_verify
 
 
 class Command(BaseCommand):
@@ -10,7 +11,11 @@ class Command(BaseCommand):
         parser.add_argument("identity", help="An address (alice@example.com) or a domain (example.com).")
 
     def handle(self, *args, identity, **options):
-        status = identity_verify(identity=identity)
+        try:
+            status = identity_verify(identity=identity)
+        except InvalidIdentity as err:
+            raise CommandError(str(err)) from err
+        audit_record(actor="manage.py", action="identity.verify", target=identity, outcome=status or "PENDING")
         if status == "SUCCESS":
             self.stdout.write(self.style.SUCCESS(f"{identity} is verified."))
         else:
