@@ -54,7 +54,9 @@ class LogFilter:
     tag: Optional[tuple] = None  # (name, value)
 
 
-MAX_QUERIES_PER_PAGE = 100  # a page over a long, sparse date range stops here and offers "next"
+# A page over a long, sparse date range (or a rare tag) stops after this many
+# reads (Queries and batch reads) and offers "next".
+MAX_READS_PER_PAGE = 100
 
 
 def email_log_page(*, log_filter, position=None, size=50):
@@ -63,17 +65,32 @@ def email_log_page(*, log_filter, position=None, size=50):
     Every read is a Query on one partition: the recipient index for a
     recipient, else the status index (per status and day) or the feed index
     (per day), walking back a day at a time. `position` is what the previous
-    page returned; it is plain JSON, for the caller to sign."""
+    page returned; it is plain JSON, for the caller to sign.
+
+    Each Query asks for a whole page: DynamoDB's Limit counts the items read,
+    not the ones a filter keeps, so asking only for the rows still missing
+    would take ever smaller bites. Extra rows are cut, and the next page
+    starts after the last row shown."""
     if log_filter.recipient:
         return _recipient_page(log_filter, position, size)
     position = position or {"day": log_filter.date_to.isoformat(), "key": None}
-    emails, queries = [], 0
-    while position and len(emails) < size and queries < MAX_QUERIES_PER_PAGE:
-        page, last_key = _day_query(log_filter, position["day"], position["key"], size - len(emails))
-        queries += 1
+    emails, reads = [], 0
+    while position and len(emails) < size and reads < MAX_READS_PER_PAGE:
+        day = position["day"]
+        page, last_key = _day_query(log_filter, day, position["key"], size)
+        reads += 1
+        room = size - len(emails)
+        if len(page) > room:
+            page = page[:room]
+            last_key = _start_key(page[-1], "status_day" if log_filter.status else "feed")
         emails += page
-        position = {"day": position["day"], "key": last_key} if last_key else _day_before(log_filter, position["day"])
+        position = {"day": day, "key": last_key} if last_key else _day_before(log_filter, day)
     return emails, position
+
+
+def _start_key(item, partition_attribute):
+    """The ExclusiveStartKey that resumes an index Query right after `item`."""
+    return dynamodb.serialize({k: item[k] for k in ("pk", "sk", partition_attribute, "created_at")})
 
 
 def _day_query(log_filter, day, start_key, limit):
@@ -99,23 +116,27 @@ def _day_before(log_filter, day):
 
 def _recipient_page(log_filter, position, size):
     """The recipient index holds one small item per recipient; the emails come
-    from one BatchGetItem, then status and tag are checked on them."""
+    from one BatchGetItem per Query. A status or tag filter is checked on
+    them, so combined with a recipient its cost grows with that recipient's
+    mail (bounded by MAX_READS_PER_PAGE)."""
     start_key = (position or {}).get("key")
     low = log_filter.date_from.isoformat()
     high = (log_filter.date_to + timedelta(days=1)).isoformat()
-    emails, queries = [], 0
-    while len(emails) < size and queries < MAX_QUERIES_PER_PAGE:
+    emails, reads = [], 0
+    while len(emails) < size and reads < MAX_READS_PER_PAGE:
         entries, start_key = dynamodb.query(
             index=model.RECIPIENT_INDEX, key_condition="rcpt = :rcpt AND created_at BETWEEN :low AND :high",
             values={":rcpt": log_filter.recipient.lower(), ":low": low, ":high": high},
-            limit=size - len(emails), start_key=start_key,
+            limit=size, start_key=start_key,
         )
-        queries += 1
         found = dynamodb.batch_get([model.email_key(e["email_id"]) for e in entries]) if entries else {}
+        reads += 2
         for entry in entries:
             email = found.get(model.email_key(entry["email_id"])[0])
             if email and _matches(email, log_filter):
                 emails.append(email)
+                if len(emails) == size:
+                    return emails, {"key": _start_key(entry, "rcpt")}
         if not start_key:
             return emails, None
     return emails, {"key": start_key}

@@ -78,3 +78,27 @@ def test_email_ids_are_time_ordered_and_carry_their_day():
     assert model.is_email_id(email_id)
     assert model.email_created_day(email_id) == "2026-01-02"
     assert model.new_email_id(moment.replace(second=6)) > email_id
+
+
+def test_filtered_pages_neither_skip_nor_repeat(send, verified):
+    """Queries read whole pages and cut them: the next page must start right after the last row shown."""
+    ids = []
+    for n in range(9):
+        ids.append(send(message(subject=f"n{n}", tags={"kind": "alert" if n % 3 else "receipt"})).json()["id"])
+    day = date.fromisoformat(model.email_created_day(ids[0]))
+    log_filter = LogFilter(date_from=day, date_to=day, tag=("kind", "alert"))
+    seen, position = [], None
+    while True:
+        page, position = email_log_page(log_filter=log_filter, position=position, size=2)
+        seen += [e["summary"]["subject"] for e in page]
+        if not position:
+            break
+    assert seen == [f"n{n}" for n in (8, 7, 5, 4, 2, 1)]
+
+    by_recipient, position = email_log_page(
+        log_filter=LogFilter(date_from=day, date_to=day, recipient="alice@example.com", tag=("kind", "alert")),
+        size=4)
+    more, _ = email_log_page(
+        log_filter=LogFilter(date_from=day, date_to=day, recipient="alice@example.com", tag=("kind", "alert")),
+        size=4, position=position)
+    assert [e["summary"]["subject"] for e in by_recipient + more] == [f"n{n}" for n in (8, 7, 5, 4, 2, 1)]

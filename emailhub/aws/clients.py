@@ -14,6 +14,7 @@ from django.conf import settings
 
 _clients = {}
 _lock = threading.Lock()
+_session = []  # one boto3 session for all clients: it caches the service models it loads
 
 # Short timeouts: a Lambda behind API Gateway has 29 s in all, and the worker
 # treats a timeout as a transient error to retry with backoff.
@@ -47,9 +48,12 @@ def _new_client(service):
             # An emulator accepts any credentials; don't make newcomers invent some.
             kwargs["aws_access_key_id"] = "local"
             kwargs["aws_secret_access_key"] = "local"
-    return boto3.session.Session().client(service, **kwargs)
+    if not _session:
+        _session.append(boto3.session.Session())
+    return _session[0].client(service, **kwargs)  # under _lock: sessions are not thread-safe
 
 
 def reset():
+    """Forget the clients (the session and its loaded models stay)."""
     with _lock:
         _clients.clear()
