@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the Lambda package for a stage: `make package STAGE=dev`.
 
-1. A virtualenv at build/lambda-venv with requirements.txt's runtime pins and
+1. A virtualenv at build/venv with requirements.txt's runtime pins and
    nothing else (no moto, pytest or their dependencies). It is rebuilt when
    requirements.txt or the Python version changes.
 2. `zappa package <stage>` run from that virtualenv, offline: the stage's
@@ -23,7 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
-VENV = BUILD / "lambda-venv"
+# Named "venv": Zappa skips folders of that name when it scans the project
+# (for WebSocket handlers) and when it copies it into the package.
+VENV = BUILD / "venv"
 REQUIREMENTS = ROOT / "requirements.txt"
 MIB = 1024 * 1024
 
