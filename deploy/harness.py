@@ -154,7 +154,7 @@ def sqs_event(stage, messages):
 DRIVER = r'''
 import importlib.util, json, os, sys, sysconfig, time, uuid
 task = sys.argv[1]
-sys.path.insert(0, task)
+sys.path[:0] = sys.argv[3:] + [task]
 os.chdir(task)
 
 class Context:
@@ -170,7 +170,7 @@ class Context:
     def get_remaining_time_in_millis(self):
         return int((self._deadline - time.monotonic()) * 1000)
 
-import handler
+handler = importlib.import_module(sys.argv[2])
 for line in sys.stdin:
     event = json.loads(line)
     try:
@@ -219,12 +219,13 @@ class LambdaProcess:
     package's handler.py. `invoke(event)` returns what lambda_handler returned
     (or {"ok": False, "error": ...}); `close()` returns the module report."""
 
-    def __init__(self, task_dir, env):
+    def __init__(self, task_dir, env, *, handler_module="handler", extra_paths=()):
         self.task_dir = str(Path(task_dir).resolve())
         self.started = time.perf_counter()
         self._stderr = tempfile.TemporaryFile(mode="w+")  # Lambda's logs; a pipe could fill up
         self.process = subprocess.Popen(
-            [base_python(), "-I", "-S", "-B", "-c", DRIVER, self.task_dir],
+            [base_python(), "-I", "-S", "-B", "-c", DRIVER, self.task_dir, handler_module,
+             *[str(Path(p).resolve()) for p in extra_paths]],
             cwd=self.task_dir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=self._stderr, text=True)
         self.log = []
