@@ -1,11 +1,15 @@
 # The two commands: `make run` (the whole stack against a local AWS emulator)
 # and `make test` (the test suite). Both create .venv on first use.
+# `make package STAGE=dev` builds the Lambda package (build/emailhub-dev.zip)
+# from a separate, runtime-only virtualenv (build/venv).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test benchmark clean
+STAGE ?= dev
+
+.PHONY: run test package benchmark cold-start clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +23,14 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+package:
+	$(PYTHON) deploy/package.py $(STAGE)
+
 benchmark: $(STAMP)
 	$(PY) benchmarks/send_path.py
 
+cold-start: $(STAMP)
+	$(PY) benchmarks/cold_start.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache db.sqlite3
+	rm -rf $(VENV) .pytest_cache db.sqlite3 build

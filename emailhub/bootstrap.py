@@ -15,11 +15,13 @@ OUTBOX_RETENTION = 4 * DAY
 DLQ_RETENTION = 14 * DAY  # SQS's maximum, and longer than the outbox's
 # Messages that crash the worker this many times land in the DLQ by redrive.
 MAX_RECEIVES = 5
-# At least 6x the worker's timeout (30 s), as AWS advises for Lambda sources.
+# At least 6x the worker's timeout (timeout_seconds, 28 s, in
+# zappa_settings.json), as AWS advises for Lambda event sources.
 OUTBOX_VISIBILITY_SECONDS = 180
-# Recording an event takes milliseconds; an event that arrives before its
-# email's SES message id is recorded comes back after this long.
-EVENTS_VISIBILITY_SECONDS = 30
+# The events worker has the same Lambda timeout: the same 6x rule. (An event
+# that arrives before its email's SES message id is recorded, which the worker
+# writes right after SES answers, comes back after this long.)
+EVENTS_VISIBILITY_SECONDS = OUTBOX_VISIBILITY_SECONDS
 
 
 def aws_resources_ensure():
@@ -44,6 +46,12 @@ def aws_resources_ensure():
                         settings.EMAILHUB_PAYLOAD_BUCKET,
                         # a day past the email items' TTL, so no item points at a deleted payload
                         expire_days=settings.EMAILHUB_RETENTION_DAYS + 1) else "exists"))
+    # Deployed stages only (bootstrap_aws --stage): the admin's static files
+    # and the bucket Zappa uploads packages to.
+    for label, name, public in (("static files", getattr(settings, "EMAILHUB_STATIC_BUCKET", None), True),
+                                ("Zappa packages", getattr(settings, "EMAILHUB_ZAPPA_BUCKET", None), False)):
+        if name:
+            results.append((f"S3 bucket {name} ({label})", s3.bucket_ensure_for(name, public_prefix="static/" if public else None)))
     config_set = settings.EMAILHUB_SES_CONFIGURATION_SET
     results.append((f"SES configuration set {config_set}",
                     "created" if ses.configuration_set_ensure(config_set) else "exists"))

@@ -97,7 +97,15 @@ TEMPLATES = [
 ]
 
 # Only staff users and Django's own tables live here; the send path never
-# touches the relational database.
+# touches the relational database. Production uses PostgreSQL (Lambda has no
+# writable disk for SQLite); DATABASE_URL carries a password, so it comes from
+# the stage's secrets file, never from zappa_settings.json.
+if PRODUCTION and not env("DATABASE_URL"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Production mode keeps staff users in PostgreSQL: "
+        "set DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME in the stage's secrets "
+        "file (see README, Deploy)."
+    )
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=0
@@ -171,3 +179,63 @@ EMAILHUB_RESEND_PAUSE_SECONDS = float(env("EMAILHUB_RESEND_PAUSE_SECONDS", "0.5"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = EMAILHUB_MAX_REQUEST_BYTES
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000  # a bulk resend posts up to 200 ids
+
+# --- Production --------------------------------------------------------------
+# Only in production mode, so local mode and the tests keep needing nothing.
+if PRODUCTION:
+    if len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured(
+            f"DJANGO_SECRET_KEY is {len(SECRET_KEY)} characters; production needs at least 50 "
+            "random ones: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    # The stage's public URL (printed by `zappa deploy`, or a custom domain):
+    # its host is allowed and its origin trusted by the CSRF check.
+    EMAILHUB_URL = env("EMAILHUB_URL")
+    if EMAILHUB_URL:
+        from urllib.parse import urlsplit
+
+        _url = urlsplit(EMAILHUB_URL)
+        if _url.scheme != "https" or not _url.hostname:
+            raise ImproperlyConfigured(f"EMAILHUB_URL must be an https:// URL, not {EMAILHUB_URL!r}.")
+        ALLOWED_HOSTS = [*ALLOWED_HOSTS, _url.hostname]
+        CSRF_TRUSTED_ORIGINS = [f"https://{_url.netloc}"]
+    if not ALLOWED_HOSTS:
+        # Before the first deploy prints the URL: API Gateway's own host names
+        # (requests reach this Lambda only through its API).
+        ALLOWED_HOSTS = [f".execute-api.{AWS_REGION}.amazonaws.com"]
+
+    # API Gateway terminates TLS and says so in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 365 * 24 * 60 * 60)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+
+    # Static files (the admin's CSS and JavaScript) live in S3: Lambda has no
+    # disk to serve them from. `zappa manage <stage> "collectstatic --noinput"`
+    # uploads them; pages link straight to the bucket (or EMAILHUB_STATIC_DOMAIN,
+    # e.g. a CloudFront distribution in front of it).
+    EMAILHUB_STATIC_BUCKET = env("EMAILHUB_STATIC_BUCKET")
+    if not EMAILHUB_STATIC_BUCKET:
+        raise ImproperlyConfigured(
+            "EMAILHUB_STATIC_BUCKET is not set. Production serves the admin's static files "
+            "from this S3 bucket; `python manage.py bootstrap_aws` creates it."
+        )
+    _static = {
+        "bucket_name": EMAILHUB_STATIC_BUCKET,
+        "location": "static",
+        "region_name": AWS_REGION,
+        "custom_domain": env("EMAILHUB_STATIC_DOMAIN", f"{EMAILHUB_STATIC_BUCKET}.s3.{AWS_REGION}.amazonaws.com"),
+        "querystring_auth": False,
+        "default_acl": None,
+        "file_overwrite": True,
+        "object_parameters": {"CacheControl": "public, max-age=86400"},
+    }
+    if AWS_ENDPOINT_URL:
+        _static["endpoint_url"] = AWS_ENDPOINT_URL
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _static},
+    }

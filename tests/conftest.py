@@ -13,8 +13,34 @@ from emailhub.aws import clients, sqs
 from emailhub.bootstrap import aws_resources_ensure
 from emailhub.local.emulator import make_dynamodb_atomic
 from emailhub.local.poller import poll_once
+from tests import aws_operations
 
 RECIPIENT = "alice@example.com"
+
+
+# --- IAM: every AWS operation of the run must be in the policies --------------
+# (how it works: tests/aws_operations.py)
+
+def pytest_configure(config):
+    aws_operations.install()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if aws_operations.missing_actions():
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    missing = aws_operations.missing_actions()
+    counts, _ = aws_operations.summary()
+    if missing:
+        terminalreporter.section("IAM policies are missing actions the code calls", red=True)
+        for path, entries in missing.items():
+            for action, operation in entries:
+                terminalreporter.line(f"{path}: {action} (called as {operation})")
+    elif counts:
+        terminalreporter.line(f"IAM: the {counts['app']} actions the application called are in "
+                              f"deploy/iam/emailhub-*.json; bootstrap's {counts['bootstrap']} in deploy/iam/bootstrap.json")
 
 
 def reset_caches():

@@ -1,12 +1,15 @@
 """S3 through django-storages: large request payloads live here, not in the
-DynamoDB item (400 KB limit) or an SQS message (256 KiB)."""
+DynamoDB item (400 KB limit) or an SQS message (256 KiB). In production the
+admin's static files live in a bucket of their own."""
 
+import json
 import os
 
+from botocore.exceptions import ClientError
 from django.conf import settings
 from storages.backends.s3 import S3Storage
 
-from emailhub.aws.calls import call
+from emailhub.aws.calls import call, error_code
 
 
 def payload_storage():
@@ -40,3 +43,31 @@ def bucket_ensure(name, *, expire_days=None):
             "Expiration": {"Days": expire_days},
         }]})
     return name not in existing
+
+
+def bucket_ensure_for(name, *, public_prefix=None):
+    """Create the bucket; with `public_prefix`, let anyone read the objects
+    under it (the admin's CSS and JavaScript), and nothing else.
+    Returns "created", "updated" or "exists"."""
+    created = bucket_ensure(name)
+    if not public_prefix:
+        return "created" if created else "exists"
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Sid": "PublicReadStaticFiles", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{name}/{public_prefix}*",
+    }]}
+    try:
+        current = json.loads(call("s3", "get_bucket_policy", Bucket=name)["Policy"])
+    except ClientError as err:
+        if error_code(err) != "NoSuchBucketPolicy":
+            raise
+        current = None
+    if current == policy:
+        return "created" if created else "exists"
+    # Block public ACLs but allow this one public bucket policy.
+    call("s3", "put_public_access_block", Bucket=name, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True,
+        "BlockPublicPolicy": False, "RestrictPublicBuckets": False,
+    })
+    call("s3", "put_bucket_policy", Bucket=name, Policy=json.dumps(policy))
+    return "created" if created else "updated"

@@ -1,0 +1,153 @@
+#!/usr/bin/env python
+"""Cold start of the Lambda package: Emailhub next to a bare boto3 handler.
+
+Builds the dev stage's package (`make package STAGE=dev`; or --zip to use one
+already built), unpacks it, and starts moto's server on 127.0.0.1 with the
+stage's resources. Then, alternately, fresh interpreters (`python -I -S -B`,
+only the unpacked files and the standard library on sys.path, as in
+tests/test_deploy_package.py) each answer one request, and the time from
+process start to the 202 is measured:
+
+- emailhub: Zappa's handler.lambda_handler with an API Gateway (REST v1)
+  `POST /send-email` event: Zappa's settings and secrets file (remote_env, an
+  S3 read), Django, django-ninja, the API key, the SES sandbox check, the
+  DynamoDB transaction, the SQS message.
+- bare: a handler written here for the comparison, no Django, the same boto3
+  from the package: the same SES + DynamoDB + SQS calls (two identity
+  checks, one PutItem, GetQueueUrl + SendMessage) and a 202.
+
+Prints both medians, their ratio and the zip size. Targets: ratio <= 1.3,
+zip <= 15 MiB; missing a target still exits 0 (this is a measurement).
+
+Usage: .venv/bin/python benchmarks/cold_start.py [--runs 7] [--zip build/emailhub-dev.zip]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+for _var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_var, None)
+os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                   "AWS_DEFAULT_REGION": "us-east-1", "DJANGO_SETTINGS_MODULE": "emailhub.settings"})
+
+import django  # noqa: E402
+
+django.setup()
+
+from deploy import harness  # noqa: E402
+from deploy.package import build  # noqa: E402
+
+STAGE = "dev"
+MIB = 1024 * 1024
+TARGET_RATIO = 1.3
+TARGET_ZIP_MIB = 15
+
+BARE_HANDLER = textwrap.dedent('''
+    """The comparison: what a hand-written handler does for one email, no Django."""
+    import json
+    import os
+    import uuid
+
+    import boto3
+
+    _region = os.environ["AWS_REGION"]
+    _ses = boto3.client("sesv2", region_name=_region)
+    _dynamodb = boto3.client("dynamodb", region_name=_region)
+    _sqs = boto3.client("sqs", region_name=_region)
+    _queue_url = None
+
+
+    def lambda_handler(event, context):
+        global _queue_url
+        request = json.loads(event["body"])
+        for identity in ("no-reply@example.com", request["to"][0]):
+            if _ses.get_email_identity(EmailIdentity=identity)["VerificationStatus"] != "SUCCESS":
+                return {"statusCode": 422, "body": "unverified"}
+        email_id = str(uuid.uuid4())
+        _dynamodb.put_item(TableName="emailhub-dev", Item={
+            "pk": {"S": f"BARE#{email_id}"}, "sk": {"S": "BARE"}, "subject": {"S": request["subject"]},
+            "to": {"L": [{"S": a} for a in request["to"]]}, "status": {"S": "queued"}})
+        if _queue_url is None:
+            _queue_url = _sqs.get_queue_url(QueueName="emailhub-dev-outbox")["QueueUrl"]
+        _sqs.send_message(QueueUrl=_queue_url, MessageBody=json.dumps({"bare_id": email_id}))
+        return {"statusCode": 202, "body": json.dumps({"id": email_id, "status": "queued"})}
+''')
+
+
+def cold_start(task_dir, env, event, **process_options):
+    """Seconds from process start to the handler's answer, and the answer."""
+    started = time.perf_counter()
+    lam = harness.LambdaProcess(task_dir, env, **process_options)
+    try:
+        answer = lam.invoke(event)
+        elapsed = time.perf_counter() - started
+    finally:
+        lam.kill()
+    if not answer.get("ok") or answer["result"].get("statusCode") != 202:
+        raise SystemExit(f"expected a 202, got {answer}\n{lam.logs()[-3000:]}")
+    return elapsed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per handler (default 7, at least 5)")
+    parser.add_argument("--zip", help="a package already built for the dev stage (default: build it)")
+    args = parser.parse_args(argv)
+    if args.runs < 5:
+        parser.error("--runs must be at least 5")
+
+    package = Path(args.zip) if args.zip else build(STAGE, quiet=True)
+    zip_bytes = package.stat().st_size
+    with tempfile.TemporaryDirectory(prefix="cold-start-") as tmp:
+        tmp = Path(tmp)
+        task_dir = harness.unpack(package, tmp / "var-task")
+        bare_dir = tmp / "bare"
+        bare_dir.mkdir()
+        (bare_dir / "bare_handler.py").write_text(BARE_HANDLER)
+        with harness.emulator() as endpoint:
+            key = harness.stage_prepare(STAGE, endpoint, database_url=f"sqlite:///{tmp / 'db.sqlite3'}")
+            env = harness.lambda_environment(STAGE, endpoint, home=tmp)
+            ours, bare = [], []
+            # One of each first, not counted: the emulator's own first-call costs.
+            cold_start(task_dir, env, harness.send_email_event(STAGE, key, idempotency_key="warm-up"))
+            cold_start(task_dir, env, harness.send_email_event(STAGE, key), handler_module="bare_handler",
+                       extra_paths=[bare_dir])
+            for _ in range(args.runs):
+                ours.append(cold_start(task_dir, env, harness.send_email_event(
+                    STAGE, key, idempotency_key=f"cold-{uuid.uuid4().hex}")))
+                bare.append(cold_start(task_dir, env, harness.send_email_event(STAGE, key),
+                                       handler_module="bare_handler", extra_paths=[bare_dir]))
+
+    ours_median, bare_median = statistics.median(ours), statistics.median(bare)
+    ratio = ours_median / bare_median
+
+    def row(label, samples):
+        return (f"{label:<34} median {statistics.median(samples) * 1000:7.0f} ms   "
+                f"min {min(samples) * 1000:6.0f}   max {max(samples) * 1000:6.0f}")
+
+    print()
+    print(f"Cold start, process start -> first 202 of POST /send-email, {args.runs} fresh interpreters each,")
+    print(f"alternating, against moto's server on 127.0.0.1 ({os.cpu_count()} CPUs).")
+    print(row("emailhub (Zappa + Django + ninja)", ours))
+    print(row("bare boto3 handler", bare))
+    print(f"{'ratio emailhub / bare':<34} {ratio:.2f}x   (target <= {TARGET_RATIO})")
+    print(f"{'package ' + package.name:<34} {zip_bytes / MIB:.1f} MiB ({zip_bytes:,} bytes)   "
+          f"(target <= {TARGET_ZIP_MIB} MiB)")
+    print()
+    print(f"{'PASS' if ratio <= TARGET_RATIO else 'MISS'}  ratio {ratio:.2f} (target <= {TARGET_RATIO})")
+    print(f"{'PASS' if zip_bytes <= TARGET_ZIP_MIB * MIB else 'MISS'}  zip {zip_bytes / MIB:.1f} MiB "
+          f"(target <= {TARGET_ZIP_MIB} MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Deployment: packaging hooks, the packaging script, the rehearsal harness."""

@@ -1,0 +1,169 @@
+"""The Lambda package, built as `make package STAGE=dev` builds it, unpacked and
+run by a fresh interpreter that sees only the unpacked files: API Gateway
+events for the API and the admin, an SQS event for the worker, and Zappa's
+`manage` events, all against the local emulator.
+
+The package is built once per test session (about half a minute)."""
+
+import json
+import zipfile
+
+import pytest
+
+from deploy import harness
+from deploy.package import build, stage_settings
+
+STAGE = "dev"
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def package_zip():
+    return build(STAGE, quiet=True)
+
+
+@pytest.fixture(scope="session")
+def task_dir(package_zip, tmp_path_factory):
+    return harness.unpack(package_zip, tmp_path_factory.mktemp("var-task"))
+
+
+def test_stage_settings_fit_lambda_sqs_and_api_gateway():
+    from emailhub.bootstrap import OUTBOX_VISIBILITY_SECONDS
+    from emailhub.stages import stage_config
+
+    for stage in ("dev", "local", "production"):
+        config = stage_settings(stage)
+        assert config == {k: v for k, v in stage_config(stage).items() if k != "extends"}
+        assert config["runtime"] == "python3.11"
+        assert config["django_settings"] == "emailhub.settings"
+        assert config["log_level"] == "INFO"  # DEBUG logs print signed request headers
+        assert config["debug"] is False  # no tracebacks in HTTP responses
+        assert config["use_precompiled_packages"] is False and config["slim_handler"] is False
+        # One function serves API Gateway (29 s limit) and the worker.
+        assert config["timeout_seconds"] < 29
+        assert OUTBOX_VISIBILITY_SECONDS >= 6 * config["timeout_seconds"]
+        assert int(config["environment_variables"]["EMAILHUB_CLAIM_LEASE_SECONDS"]) > config["timeout_seconds"]
+        env = config["environment_variables"]
+        sources = {event["function"]: event["event_source"] for event in config["events"]}
+        assert set(sources) == {"emailhub.worker.outbox_handler", "emailhub.worker.events_handler"}
+        # Zappa cannot report partial batch failures: one record per invocation,
+        # so a failure re-delivers only its own message.
+        assert all(source["batch_size"] == 1 for source in sources.values())
+        assert sources["emailhub.worker.outbox_handler"]["arn"].endswith(":" + env["EMAILHUB_OUTBOX_QUEUE"])
+        assert sources["emailhub.worker.events_handler"]["arn"].endswith(":" + env["EMAILHUB_EVENTS_QUEUE"])
+        with open(config["attach_policy"]) as policy:
+            assert "FullAccess" not in policy.read()
+    assert stage_settings("local")["touch"] is False and stage_settings("local")["keep_warm"] is False
+
+
+def test_package_is_lean_and_precompiled(package_zip):
+    size = package_zip.stat().st_size
+    assert size <= 20 * MIB, f"{size / MIB:.1f} MiB"
+    with zipfile.ZipFile(package_zip) as archive:
+        names = archive.namelist()
+        tops = {name.split("/")[0] for name in names}
+        for unwanted in ("tests", "benchmarks", "build", "deploy", ".venv", "moto", "pytest", "_pytest",
+                         "sympy", "cfnlint", "troposphere", "pip", "setuptools", "zappa_settings.json",
+                         "README.md", "Makefile", "db.sqlite3", "staticfiles"):
+            assert unwanted not in tops, unwanted
+        for wanted in ("handler.py", "zappa_settings.py", "manage.py", "emailhub", "dashboard", "django",
+                       "boto3", "botocore", "psycopg", "storages"):
+            assert wanted in tops, wanted
+        # Zappa dates what it copies 1980-01-01: why the .pyc files must be hash-based.
+        assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in archive.infolist() if i.filename.startswith("django/"))
+        # Every module has a checked-hash .pyc: valid whatever the files' dates.
+        pycs = set(n for n in names if n.endswith(".pyc"))
+        sources = [n for n in names if n.endswith(".py") and "/migrations/" not in n]
+        missing = [n for n in sources if _cached(n) not in pycs]
+        assert not missing, missing[:20]
+        for name in ("handler.py", "emailhub/api.py", "django/db/models/query.py"):
+            header = archive.read(_cached(name))[:16]
+            assert int.from_bytes(header[4:8], "little") == 0b11, name  # hash-based, checked
+        settings_py = archive.read("zappa_settings.py").decode()
+    assert "DJANGO_SETTINGS='emailhub.settings'" in settings_py
+    assert "LOG_LEVEL='INFO'" in settings_py and "DEBUG=False" in settings_py
+    assert "arn:aws:sqs:us-east-1:123456789012:emailhub-dev-outbox" in settings_py
+
+
+def _cached(name):
+    folder, _, leaf = name.rpartition("/")
+    return f"{folder + '/' if folder else ''}__pycache__/{leaf[:-3]}.cpython-311.pyc"
+
+
+@pytest.mark.django_db
+def test_unpacked_package_serves_the_api_the_admin_and_the_worker(task_dir, tmp_path):
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from emailhub.aws import sqs
+    from emailhub.stages import stage_settings as stage_resources
+
+    with harness.emulator() as endpoint:
+        key = harness.stage_prepare(STAGE, endpoint, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+        sent_before = len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
+        env = harness.lambda_environment(STAGE, endpoint, home=tmp_path)
+        lam = harness.LambdaProcess(task_dir, env)
+        try:
+            accepted = lam.invoke(harness.send_email_event(STAGE, key, idempotency_key="order-1042"))
+            assert accepted["ok"], accepted
+            response = accepted["result"]
+            assert response["statusCode"] == 202, response
+            email_id = json.loads(response["body"])["id"]
+
+            login = lam.invoke(harness.api_gateway_event("GET", "/admin/login/", stage=STAGE))["result"]
+            assert login["statusCode"] == 200, login
+            assert "csrfmiddlewaretoken" in login["body"]
+            # Production security headers, and static files served from the S3 bucket.
+            assert login["headers"]["Strict-Transport-Security"].startswith("max-age=31536000")
+            assert "https://emailhub-dev-static-123456789012.s3.us-east-1.amazonaws.com/static/admin/" in login["body"]
+            plain_http = harness.api_gateway_event("GET", "/admin/login/", stage=STAGE,
+                                                   headers={"X-Forwarded-Proto": "http"})
+            assert lam.invoke(plain_http)["result"]["statusCode"] == 301
+
+            # The worker: the real message from the stage's outbox, as Lambda's SQS event.
+            with stage_resources(STAGE, endpoint_url=endpoint):
+                messages = sqs.receive("emailhub-dev-outbox", max_messages=10, wait_seconds=1)
+                assert [json.loads(m["Body"])["email_id"] for m in messages] == [email_id]
+                worked = lam.invoke(harness.sqs_event(STAGE, messages))
+                assert worked["ok"], worked
+                sqs.delete("emailhub-dev-outbox", [m["ReceiptHandle"] for m in messages])
+            assert len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages) == sent_before + 1
+
+            status = lam.invoke(harness.api_gateway_event(
+                "GET", f"/emails/{email_id}", stage=STAGE, headers={"Authorization": f"Bearer {key}"}))["result"]
+            assert status["statusCode"] == 200 and json.loads(status["body"])["status"] == "sent", status
+        finally:
+            report = lam.close()
+            lam.kill()
+    # Only the unpacked files and the standard library were imported...
+    assert report["outside"] == [], report["outside"]
+    assert report["from_task"] > 300
+    # ...and every module came from a valid checked-hash .pyc (no compiling at cold start).
+    assert report["pyc_missing"] == [] and report["pyc_stale"] == [] and report["pyc_timestamp"] == [], report
+
+
+@pytest.mark.django_db
+def test_zappa_manage_runs_deploy_checks_and_collectstatic_to_s3(task_dir, tmp_path):
+    from emailhub.aws.calls import call
+    from emailhub.stages import stage_settings as stage_resources
+
+    with harness.emulator() as endpoint:
+        harness.stage_prepare(STAGE, endpoint, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+        lam = harness.LambdaProcess(task_dir, harness.lambda_environment(STAGE, endpoint, home=tmp_path))
+        try:
+            # `zappa manage dev "check --deploy --fail-level WARNING"`, as Lambda runs it.
+            checked = lam.invoke({"manage": "check --deploy --fail-level WARNING"})
+            assert checked["ok"], checked
+            # `zappa manage dev "collectstatic --noinput"`
+            collected = lam.invoke({"manage": "collectstatic --noinput"})
+            assert collected["ok"], collected
+        finally:
+            lam.close()
+            lam.kill()
+        with stage_resources(STAGE, endpoint_url=endpoint):
+            listed = call("s3", "list_objects_v2", Bucket="emailhub-dev-static-123456789012", Prefix="static/admin/css/")
+            policy = json.loads(call("s3", "get_bucket_policy", Bucket="emailhub-dev-static-123456789012")["Policy"])
+    assert "static/admin/css/base.css" in {o["Key"] for o in listed.get("Contents", [])}
+    [statement] = policy["Statement"]
+    assert statement["Action"] == "s3:GetObject" and statement["Resource"].endswith("/static/*")
+    assert any("static files copied" in line for line in lam.log), lam.log[-5:]
