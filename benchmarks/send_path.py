@@ -360,6 +360,12 @@ def report(n, warmup, live, replay, statuses):
     ms = 1000.0 / n
     ours_wall = accept.wall + worker.wall
     ours_calls = accept.call_count + worker.call_count
+    # In Lambda the SQS event source receives and deletes the outbox messages;
+    # locally the poller does it in the same process. Emailhub's own calls
+    # are the rest: the figure the target is about.
+    poller_calls = sum(count for name, count in worker.calls.items()
+                       if name in ("sqs.ReceiveMessage", "sqs.DeleteMessageBatch"))
+    own_calls = ours_calls - poller_calls
     ours_outside = (accept.cpu_outside_aws + worker.cpu_outside_aws) * ms
     bare_outside = bare.cpu_outside_aws * ms
     ratio = _ratio(ours_outside, bare_outside)
@@ -378,6 +384,8 @@ def report(n, warmup, live, replay, statuses):
         ("  accept only / worker only", f"{n / accept.wall:,.0f} / {n / worker.wall:,.0f}", ""),
         ("AWS calls per accepted email", f"{accept.call_count / n:.2f}", "-"),
         ("AWS calls per sent email (accept + worker)", f"{ours_calls / n:.2f}", f"{bare.call_count / n:.2f}"),
+        ("  of which Emailhub's own (as in Lambda)", f"{own_calls / n:.2f}", ""),
+        ("  of which the local poller's receive/delete", f"{poller_calls / n:.2f}", ""),
         ("CPU ms/email outside AWS calls", f"{ours_outside:.3f}", f"{bare_outside:.3f}"),
         ("  accept / worker",
          f"{accept.cpu_outside_aws * ms:.3f} / {worker.cpu_outside_aws * ms:.3f}", ""),
@@ -413,10 +421,11 @@ def report(n, warmup, live, replay, statuses):
     else:
         print("Replay fitted exactly: every call answered from the recording, none left over.")
     print()
-    calls_ok = ours_calls / n <= MAX_CALLS_PER_SENT
+    calls_ok = own_calls / n <= MAX_CALLS_PER_SENT
     cpu_ok = ratio <= MAX_CPU_RATIO
-    print(f"{'PASS' if calls_ok else 'FAIL'}  AWS calls per sent email {ours_calls / n:.2f} "
-          f"(target <= {MAX_CALLS_PER_SENT})")
+    print(f"{'PASS' if calls_ok else 'FAIL'}  AWS calls per sent email {own_calls / n:.2f} made by Emailhub "
+          f"(target <= {MAX_CALLS_PER_SENT}; {ours_calls / n:.2f} with the local poller standing in for "
+          "Lambda's SQS event source)")
     print(f"{'PASS' if cpu_ok else 'FAIL'}  CPU per email outside AWS calls {ratio:.1f}x the bare "
           f"handler's (target <= {MAX_CPU_RATIO:.1f}x; with replayed AWS answers {r_ratio:.1f}x)")
 

@@ -252,7 +252,6 @@ def email_deliver(*, email_id):
     if _quota_used_up():
         return _defer(email_id, expect_statuses=model.CLAIMABLE,
                       reason="The account's 24-hour SES sending quota is used up.")
-    pacing.wait_for_slot()  # before the claim, so waiting does not eat into the lease
     claim_id = uuid.uuid4().hex
     moment = model.now()
     try:
@@ -283,6 +282,9 @@ def _attempt(email, claim_id):
         # S3 unreachable, say: nothing was sent, so hand the email back for the redelivered message.
         _release(email, claim_id)
         raise
+    recipients = len(arguments["to"]) + len(arguments["cc"]) + len(arguments["bcc"])
+    # Right before the call, so the pace SES sees is the pace the bucket keeps.
+    pacing.wait_for_slot(recipients=recipients)
     try:
         message_id = ses.send(**arguments)
     except SendError as err:
@@ -291,7 +293,7 @@ def _attempt(email, claim_id):
         if err.kind == ses.TRANSIENT and attempt < settings.EMAILHUB_MAX_ATTEMPTS:
             return _retry(email, claim_id, err, attempt)
         return _fail(email, claim_id, err, attempt)
-    pacing.count_sent()
+    pacing.count_sent(recipients=recipients)
     _record_sent(email, claim_id, attempt, message_id)
     return "sent"
 

@@ -167,6 +167,7 @@ EMAILHUB_SES_EVENT_SIMULATOR = env_bool("EMAILHUB_SES_EVENT_SIMULATOR", not PROD
 # Pace sends to SES's MaxSendRate (split across this many concurrent workers).
 EMAILHUB_SES_PACING = env_bool("EMAILHUB_SES_PACING", True)
 EMAILHUB_WORKER_CONCURRENCY = env_int("EMAILHUB_WORKER_CONCURRENCY", 1)
+EMAILHUB_SES_RATE_SHARE = float(env("EMAILHUB_SES_RATE_SHARE", "0.9"))
 EMAILHUB_QUOTA_CACHE_SECONDS = env_int("EMAILHUB_QUOTA_CACHE_SECONDS", 60)
 # A deferred email (24-hour quota used up) is tried again after this long (SQS allows 900 at most).
 EMAILHUB_QUOTA_RETRY_SECONDS = env_int("EMAILHUB_QUOTA_RETRY_SECONDS", 900)

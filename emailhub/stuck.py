@@ -1,7 +1,8 @@
 """The stuck-email alarm: emails that should have moved on by now.
 
 - still queued, retrying or sending EMAILHUB_STUCK_QUEUED_MINUTES after they
-  were accepted (a lost outbox message, a worker that is down);
+  were accepted (a lost outbox message, a worker that is down), or deferred
+  (daily quota) for more than a day;
 - sent, but no delivery event after EMAILHUB_STUCK_SENT_HOURS (the SES event
   pipeline is broken, or the receiving server is slow).
 
@@ -52,6 +53,12 @@ def emails_stuck(*, limit=100):
             stuck.append(Stuck(email, f"still {status} {settings.EMAILHUB_STUCK_QUEUED_MINUTES}+ minutes after it was accepted"))
         if len(stuck) >= limit:
             return stuck
+    # A deferred email waits for the 24-hour quota window to move: stuck only past a day.
+    deferred_cutoff = moment - timedelta(days=1, minutes=settings.EMAILHUB_STUCK_QUEUED_MINUTES)
+    for email in _older_than(model.DEFERRED, deferred_cutoff, limit - len(stuck)):
+        stuck.append(Stuck(email, "deferred for the daily quota for more than a day"))
+    if len(stuck) >= limit:
+        return stuck
     if settings.EMAILHUB_STUCK_SENT_HOURS:
         sent_cutoff = moment - timedelta(hours=settings.EMAILHUB_STUCK_SENT_HOURS)
         for email in _older_than(model.SENT, sent_cutoff, limit - len(stuck)):
@@ -60,9 +67,9 @@ def emails_stuck(*, limit=100):
 
 
 def emails_requeue_stuck(*, stuck):
-    """Put stuck queued emails back on the outbox; the worker's conditional
+    """Put stuck queued (or long-deferred) emails back on the outbox; the worker's conditional
     claim makes a second message for one email harmless. Returns their ids."""
-    ids = [s.email["id"] for s in stuck if s.email["status"] == model.QUEUED]
+    ids = [s.email["id"] for s in stuck if s.email["status"] in (model.QUEUED, model.DEFERRED)]
     for email_id in ids:
         outbox_enqueue(email_id=email_id)
     return ids

@@ -52,7 +52,8 @@ def test_worker_paces_to_the_accounts_rate(send, verified, settings, monkeypatch
         send(message())
     drain_outbox()
     assert len(ses_sent()) == 6
-    assert clock.now - 1000.0 == pytest.approx(5 / 20)  # six sends at 20/s: five gaps of 50 ms
+    # Six sends at 90% of 20/s (headroom for jitter): five gaps of 1/18 s.
+    assert clock.now - 1000.0 == pytest.approx(5 / 18)
 
 
 def test_used_up_quota_defers_before_claiming(send, verified, settings, monkeypatch):
@@ -82,7 +83,27 @@ def test_quota_counts_local_sends_between_reads(send, verified, settings, monkey
     assert sorted(email_get(i)["status"] for i in ids) == ["deferred", "sent", "sent"]
 
 
-def test_unreadable_quota_does_not_block_sending(send, verified, monkeypatch):
+def test_each_recipient_takes_a_slot(send, verified, settings, monkeypatch):
+    from emailhub.identities import identity_verify
+
+    settings.EMAILHUB_SES_PACING = True
+    settings.EMAILHUB_SES_RATE_SHARE = 1.0
+    identity_verify(identity="example.com")
+    monkeypatch.setattr(pacing.ses, "send_quota",
+                        lambda: {"Max24HourSend": 1000.0, "SentLast24Hours": 0.0, "MaxSendRate": 10.0})
+    clock = FakeClock()
+    monkeypatch.setattr(pacing, "clock", clock)
+    monkeypatch.setattr(pacing, "sleep", clock.sleep)
+    send(message(to=[f"user{n}@example.com" for n in range(5)]))
+    send(message())
+    drain_outbox()
+    # SES counts recipients: 5 + 1 of them at 10/s, the first free.
+    assert clock.now - 1000.0 == pytest.approx(5 / 10)
+
+
+@pytest.mark.parametrize("paced", [True, False])
+def test_unreadable_quota_does_not_block_sending(send, verified, monkeypatch, settings, paced):
+    settings.EMAILHUB_SES_PACING = paced
     from emailhub.errors import AwsUnavailable
 
     def down():
