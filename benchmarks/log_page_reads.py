@@ -46,28 +46,19 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import offline  # noqa: E402  (benchmarks/offline.py: fake credentials, no endpoint, Django set up)
 
-# Offline before anything imports boto3 or Django: fake credentials, no
-# endpoint from the shell, so nothing can reach real AWS. Staff users live in
-# a throwaway SQLite file, never in the project's db.sqlite3.
-for _var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-    os.environ.pop(_var, None)
-os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
-os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-os.environ["DJANGO_SETTINGS_MODULE"] = "emailhub.settings"
+# Staff users live in a throwaway SQLite file, never in the project's db.sqlite3.
 DB_DIR = tempfile.mkdtemp(prefix="emailhub-bench-")
 atexit.register(shutil.rmtree, DB_DIR, ignore_errors=True)
-os.environ["DATABASE_URL"] = f"sqlite:///{DB_DIR}/bench.sqlite3"
+offline.setup(database_url=f"sqlite:///{DB_DIR}/bench.sqlite3")
+ROOT = offline.ROOT
 
 import django  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402
 
-django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import User  # noqa: E402

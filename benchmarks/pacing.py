@@ -49,17 +49,10 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import offline  # noqa: E402  (benchmarks/offline.py: fake credentials, no endpoint, Django set up)
 
-# Offline before anything imports boto3 or Django: fake credentials, no
-# endpoint from the shell, so nothing can reach real AWS.
-for _var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-    os.environ.pop(_var, None)
-os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
-os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-os.environ["DJANGO_SETTINGS_MODULE"] = "emailhub.settings"
+offline.setup()
+ROOT = offline.ROOT
 
 import django  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -69,7 +62,6 @@ from moto.dynamodb.models import dynamodb_backends  # noqa: E402
 from moto.ses.models import SESBackend, SESQuota  # noqa: E402
 from moto.sesv2.models import SESV2Backend  # noqa: E402
 
-django.setup()
 
 from django.conf import settings  # noqa: E402
 

@@ -41,17 +41,10 @@ import uuid
 from collections import Counter, deque
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import offline  # noqa: E402  (benchmarks/offline.py: fake credentials, no endpoint, Django set up)
 
-# Offline before anything imports boto3 or Django: fake credentials, no
-# endpoint from the shell, so nothing can reach real AWS.
-for _var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-    os.environ.pop(_var, None)
-os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
-os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-os.environ["DJANGO_SETTINGS_MODULE"] = "emailhub.settings"
+offline.setup()
+ROOT = offline.ROOT
 
 import boto3  # noqa: E402
 import botocore.client  # noqa: E402
@@ -60,7 +53,6 @@ from moto import mock_aws  # noqa: E402
 from moto.core.botocore_stubber import BotocoreStubber  # noqa: E402
 from moto.ses.models import SESBackend  # noqa: E402
 
-django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.test import Client  # noqa: E402
