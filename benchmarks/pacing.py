@@ -249,10 +249,10 @@ def drive(run, outbox, handle, threads):
     waited = [0.0]
     real_wait = pacing.wait_for_slot
 
-    def timed_wait():
+    def timed_wait(**kwargs):
         started = time.perf_counter()
         try:
-            return real_wait()
+            return real_wait(**kwargs)
         finally:
             with lock:
                 waited[0] += time.perf_counter() - started

@@ -278,13 +278,16 @@ def _attempt(email, claim_id):
         failure = SendError(f"The stored request cannot be built into an email: {err}",
                             code="invalid_message", kind=ses.PERMANENT)
         return _fail(email, claim_id, failure, attempt)
-    except Exception:
-        # S3 unreachable, say: nothing was sent, so hand the email back for the redelivered message.
-        _release(email, claim_id)
+    except BaseException:
+        _release(email, claim_id)  # S3 unreachable, say: nothing was sent, hand the email back
         raise
     recipients = len(arguments["to"]) + len(arguments["cc"]) + len(arguments["bcc"])
-    # Right before the call, so the pace SES sees is the pace the bucket keeps.
-    pacing.wait_for_slot(recipients=recipients)
+    try:
+        # Right before the call, so the pace SES sees is the pace the bucket keeps.
+        pacing.wait_for_slot(recipients=recipients)
+    except BaseException:
+        _release(email, claim_id)
+        raise
     try:
         message_id = ses.send(**arguments)
     except SendError as err:

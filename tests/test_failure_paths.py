@@ -143,3 +143,23 @@ def test_status_shows_resend_lineage(client, admin_client, send, verified, ses_f
 def test_root_leads_to_the_dashboard(client, db):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_unexpected_error_before_sending_never_strands_the_email(accepted, monkeypatch):
+    """A bug between the claim and the SES call must not leave the email `sending`
+    (which would later read as "SES may have sent it")."""
+    import json
+
+    from emailhub import services
+    from emailhub.worker import process_outbox_records
+
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(services.pacing, "wait_for_slot", broken)
+    record = {"messageId": "m", "body": json.dumps({"email_id": accepted})}
+    assert process_outbox_records([record]) == ["m"]
+    email = email_get(accepted)
+    assert email["status"] == "retrying" and email["attempts"] == 0 and ses_sent() == []
+    monkeypatch.undo()
+    assert process_outbox_records([record]) == [] and email_get(accepted)["status"] == "sent"
