@@ -60,12 +60,17 @@ def test_staff_resends_a_failed_email_in_the_browser(browser, live_server, send,
     browser.get(f"{live_server.url}/admin/login/")
     browser.find_element(By.NAME, "username").send_keys("staff")
     browser.find_element(By.NAME, "password").send_keys("correct horse battery")
+    def shows(text):
+        """Wait for the page a click leads to: click() can return before it has loaded."""
+        WebDriverWait(browser, 20).until(lambda driver: text in driver.page_source,
+                                         f"{text!r} never appeared")
+
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert "Last 24 hours" in browser.page_source
+    shows("Last 24 hours")
     _screenshot(browser, "overview")
 
     browser.find_element(By.LINK_TEXT, "Dead-letter queue").click()
-    assert "1 message(s) parked" in browser.page_source
+    shows("1 message(s) parked")
     _screenshot(browser, "dlq")
 
     browser.find_element(By.LINK_TEXT, "Email log").click()
@@ -75,15 +80,18 @@ def test_staff_resends_a_failed_email_in_the_browser(browser, live_server, send,
     rows = browser.find_elements(By.CSS_SELECTOR, ".eh-table tbody tr")
     assert len(rows) == 1 and "failed" in rows[0].text
     rows[0].find_element(By.TAG_NAME, "a").click()
-    assert email_id in browser.title
+    WebDriverWait(browser, 20).until(expected_conditions.title_contains(email_id))
     browser.find_element(By.LINK_TEXT, "Resend…").click()
-    assert "Resend 1 email(s)" in browser.page_source
+    shows("Resend 1 email(s)")
     browser.find_element(By.CSS_SELECTOR, "input[type=submit][value^='Yes']").click()
-    assert "Resend: 1 resent." in browser.page_source
+    shows("Resend: 1 resent.")
 
     drain_outbox()  # the worker sends the new email
     browser.find_element(By.PARTIAL_LINK_TEXT, email_id).click()  # the original, from the audit entry
-    browser.find_element(By.XPATH, "//th[text()='Resent as']/following-sibling::td/a").click()
-    status = browser.find_element(By.CSS_SELECTOR, ".eh-status").text
-    assert status == "sent"
+    shows("Resent as")
+    child = browser.find_element(By.XPATH, "//th[text()='Resent as']/following-sibling::td/a")
+    child_id = child.text
+    child.click()
+    WebDriverWait(browser, 20).until(expected_conditions.title_contains(child_id))
+    assert browser.find_element(By.CSS_SELECTOR, ".eh-status").text == "sent"
     assert "Order 0" in browser.page_source
