@@ -31,7 +31,6 @@ Usage: .venv/bin/python benchmarks/log_page_reads.py [--sizes 1000,100000] [--se
 import argparse
 import atexit
 import html
-import os
 import random
 import re
 import shutil
@@ -43,7 +42,6 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from urllib.parse import urlencode
 
 import offline  # noqa: E402  (benchmarks/offline.py: fake credentials, no endpoint, Django set up)
@@ -54,7 +52,6 @@ atexit.register(shutil.rmtree, DB_DIR, ignore_errors=True)
 offline.setup(database_url=f"sqlite:///{DB_DIR}/bench.sqlite3")
 ROOT = offline.ROOT
 
-import django  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.dynamodb.models import DynamoDBBackend  # noqa: E402
 from moto.dynamodb.models.table import Table  # noqa: E402

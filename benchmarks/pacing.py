@@ -39,7 +39,6 @@ import heapq
 import itertools
 import logging
 import math
-import os
 import sys
 import threading
 import time
@@ -47,14 +46,12 @@ import traceback
 from bisect import bisect_left, bisect_right
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import offline  # noqa: E402  (benchmarks/offline.py: fake credentials, no endpoint, Django set up)
 
 offline.setup()
 ROOT = offline.ROOT
 
-import django  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.core import DEFAULT_ACCOUNT_ID  # noqa: E402
 from moto.core.exceptions import JsonRESTError  # noqa: E402

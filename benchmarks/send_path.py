@@ -34,12 +34,10 @@ import copy
 import gc
 import json
 import logging
-import os
 import sys
 import time
 import uuid
 from collections import Counter, deque
-from pathlib import Path
 
 import offline  # noqa: E402  (benchmarks/offline.py: fake credentials, no endpoint, Django set up)
 
@@ -48,7 +46,6 @@ ROOT = offline.ROOT
 
 import boto3  # noqa: E402
 import botocore.client  # noqa: E402
-import django  # noqa: E402
 from moto import mock_aws  # noqa: E402
 from moto.core.botocore_stubber import BotocoreStubber  # noqa: E402
 from moto.ses.models import SESBackend  # noqa: E402
