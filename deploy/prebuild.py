@@ -52,12 +52,15 @@ DEPLOY_ONLY = {
 # Parts of libraries that nothing in the Lambda imports: other databases'
 # backends, contrib apps not in INSTALLED_APPS (GeoDjango also needs GDAL,
 # which Lambda lacks), pydantic's v1 compatibility layer, werkzeug's
-# interactive debugger, and the JavaScript source maps of the API docs page.
+# interactive debugger, the unused ReDoc bundle and the JavaScript source maps
+# of the API docs page.
 UNUSED_PREFIXES = (
     "django/db/backends/mysql/", "django/db/backends/oracle/",
     "django/contrib/gis/", "django/contrib/admindocs/", "django/contrib/flatpages/",
     "django/contrib/humanize/", "django/contrib/redirects/", "django/contrib/sitemaps/",
     "django/contrib/syndication/", "pydantic/v1/", "werkzeug/debug/",
+    # The API docs page is Swagger UI; django-ninja's ReDoc bundle is never served.
+    "ninja/static/ninja/redoc.",
 )
 # The package's own copy of Zappa needs only what handler.py imports.
 ZAPPA_RUNTIME = {"__init__.py", "handler.py", "asgi.py", "middleware.py", "utilities.py", "wsgi.py", "ext"}
