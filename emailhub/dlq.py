@@ -26,11 +26,7 @@ class Parked:
 
 
 def dlq_depth():
-    attributes = sqs.attributes(settings.EMAILHUB_DLQ)
-    return {
-        "visible": int(attributes.get("ApproximateNumberOfMessages", 0)),
-        "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
-    }
+    return sqs.depth(settings.EMAILHUB_DLQ)
 
 
 def _receive_all(limit, *, wait_seconds=1):

@@ -19,7 +19,7 @@ def _table():
 
 
 def _queue(name):
-    return lambda: {"queue": name, "depth": int(sqs.attributes(name)["ApproximateNumberOfMessages"])}
+    return lambda: {"queue": name, "depth": sqs.depth(name)["ready"]}
 
 
 def _ses():

@@ -166,9 +166,4 @@ def outbox_depth():
 
     from emailhub.aws import sqs
 
-    attributes = sqs.attributes(settings.EMAILHUB_OUTBOX_QUEUE)
-    return {
-        "ready": int(attributes.get("ApproximateNumberOfMessages", 0)),
-        "delayed": int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
-        "in_flight": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
-    }
+    return sqs.depth(settings.EMAILHUB_OUTBOX_QUEUE)

@@ -24,7 +24,7 @@ def overview_context():
         depth = dlq_depth()
         sample = dlq_peek(limit=50)
         context.update(dlq=depth, dlq_oldest_at=sample[0].parked_at if sample else None,
-                       dlq_sampled=len(sample) < depth["visible"])
+                       dlq_sampled=len(sample) < depth["ready"])
     except EmailhubError as err:
         context["overview_errors"].append(f"Dead-letter queue unavailable: {err.message}")
     try:

@@ -25,7 +25,7 @@ def dlq_page(request):
         context["rows"] = [_row(p, emails.get(f"EMAIL#{p.email_id}")) for p in parked]
     except EmailhubError as err:
         context["error"] = err.message
-    context["sampled"] = context["depth"] is not None and context["depth"]["visible"] > len(context["rows"])
+    context["sampled"] = context["depth"] is not None and context["depth"]["ready"] > len(context["rows"])
     context["settled"] = sum(1 for row in context["rows"] if row["status"] != "failed")
     context["can_resend"] = request.user.has_perm(RESEND)
     return render_page(request, "dashboard/dlq.html", title="Dead-letter queue", **context)

@@ -109,6 +109,16 @@ def _normal(value):
     return {k: str(v) for k, v in parsed.items()} if isinstance(parsed, dict) else parsed
 
 
+def depth(queue):
+    """How many messages wait: ready to receive, delayed, and received but not yet deleted."""
+    found = attributes(queue)
+    return {
+        "ready": int(found.get("ApproximateNumberOfMessages", 0)),
+        "delayed": int(found.get("ApproximateNumberOfMessagesDelayed", 0)),
+        "in_flight": int(found.get("ApproximateNumberOfMessagesNotVisible", 0)),
+    }
+
+
 def queue_arn(name):
     return attributes(name)["QueueArn"]
 
