@@ -75,14 +75,14 @@ def dlq_remove(*, email_ids, limit=1000):
     wanted = set(email_ids)
     if not wanted:
         return set()
-    messages = _receive_all(limit)
-    done = [m for m in messages if _parked(m).email_id in wanted]
-    rest = [m for m in messages if _parked(m).email_id not in wanted]
+    owners = {m["ReceiptHandle"]: _parked(m).email_id for m in _receive_all(limit)}
+    done = [handle for handle, email_id in owners.items() if email_id in wanted]
+    rest = [handle for handle, email_id in owners.items() if email_id not in wanted]
     if rest:
-        sqs.release(settings.EMAILHUB_DLQ, [m["ReceiptHandle"] for m in rest])
-    if done and sqs.delete(settings.EMAILHUB_DLQ, [m["ReceiptHandle"] for m in done]):
+        sqs.release(settings.EMAILHUB_DLQ, rest)
+    if done and sqs.delete(settings.EMAILHUB_DLQ, done):
         return set()  # SQS refused some deletes: report none as removed rather than guess
-    return {_parked(m).email_id for m in done}
+    return {owners[handle] for handle in done}
 
 
 def dlq_tidy():
