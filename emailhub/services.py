@@ -36,7 +36,9 @@ logger = logging.getLogger(__name__)
 class Accepted:
     body: dict
     replayed: bool = False
-    writes: tuple = ()  # what was written, so a failed enqueue can undo it
+    # The keys of the items written beside the email (recipient items, the
+    # idempotency record), so a failed enqueue can undo the acceptance.
+    companions: tuple = ()
 
 
 # --- accepting ---------------------------------------------------------------
@@ -89,11 +91,13 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
         payload=payload_store(email_id=email_id, request=request),
         api_key_prefix=api_key_prefix, idempotency_key=idempotency_key, extra=extra,
     )
+    companions = recipient_items(email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at)
     writes = [("Put", dynamodb.put_args(item, condition="attribute_not_exists(pk)"))]
-    writes += [("Put", dynamodb.put_args(r)) for r in recipient_items(
-        email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at)]
+    writes += [("Put", dynamodb.put_args(r)) for r in companions]
+    companion_keys = [(r["pk"], r["sk"]) for r in companions]
     if idempotency_key:
         writes.insert(0, _idempotency_put(api_key_prefix, idempotency_key, request, body, moment))
+        companion_keys.append(_idempotency_key(api_key_prefix, idempotency_key))
     try:
         checked, checks_start = _suppression_checks(recipients, writes)
         _transact_retrying_conflicts(writes, token=email_id)
@@ -109,7 +113,7 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
         if blocked:
             raise Suppressed(blocked) from err
         raise
-    return Accepted(body=body, writes=tuple(w for w in writes if w[0] == "Put"))
+    return Accepted(body=body, companions=tuple(companion_keys))
 
 
 def _suppression_checks(recipients, writes):
@@ -223,12 +227,10 @@ def _withdraw(accepted):
     all). True when withdrawn, or when it could not be told (AWS down: it
     stays queued, for the stuck-email alarm)."""
     email_id = accepted.body["id"]
-    pk, sk = model.email_key(email_id)
     deletes = [("Delete", dynamodb.delete_args(
-        pk, sk, condition="#s = :queued AND attempts = :zero",
+        *model.email_key(email_id), condition="#s = :queued AND attempts = :zero",
         names={"#s": "status"}, values={":queued": model.QUEUED, ":zero": 0}))]
-    deletes += [("Delete", {"TableName": args["TableName"], "Key": {"pk": args["Item"]["pk"], "sk": args["Item"]["sk"]}})
-                for _, args in accepted.writes if args["Item"]["pk"]["S"] != pk or args["Item"]["sk"]["S"] != sk]
+    deletes += [("Delete", dynamodb.delete_args(pk, sk)) for pk, sk in accepted.companions]
     try:
         dynamodb.transact(deletes)
     except ConditionFailed:
