@@ -60,11 +60,10 @@ def unpack(zip_path, dest):
 
 def stage_prepare(stage, endpoint, *, database_url, recipient=RECIPIENT):
     """Create the stage's resources in the emulator the way an operator does
-    (`bootstrap_aws --stage`), verify a recipient, create an API key and put
-    the stage's secrets file where its remote_env points. Needs Django set up.
+    (`bootstrap_aws --stage`, then the stage's secret in Secrets Manager),
+    verify a recipient and create an API key. Needs Django set up.
     Returns the API key."""
     from emailhub import apikeys, identities
-    from emailhub.aws.calls import call
     from emailhub.bootstrap import aws_resources_ensure
     from emailhub.stages import stage_settings
 
@@ -72,14 +71,25 @@ def stage_prepare(stage, endpoint, *, database_url, recipient=RECIPIENT):
         aws_resources_ensure()
         identities.identity_verify(identity=recipient)
         _, key = apikeys.api_key_create(name=f"rehearsal {stage}")
-        remote_env = config.get("remote_env")
-        if remote_env:
-            bucket, _, name = remote_env.removeprefix("s3://").partition("/")
-            secrets = {"DJANGO_SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": database_url}
-            call("s3", "put_object", Bucket=bucket, Key=name, Body=json.dumps(secrets).encode())
+        secret_put(config["environment_variables"]["EMAILHUB_SECRETS_ID"],
+                   {"DJANGO_SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": database_url})
     apikeys.cache_clear()
     identities.cache_clear()
     return key
+
+
+def secret_put(name, values):
+    """What the operator does once per stage (README, Deploy: Secrets)."""
+    from botocore.exceptions import ClientError
+
+    from emailhub.aws.calls import call, error_code
+
+    try:
+        call("secretsmanager", "create_secret", Name=name, SecretString=json.dumps(values))
+    except ClientError as err:  # a second rehearsal on the same emulator
+        if error_code(err) != "ResourceExistsException":
+            raise
+        call("secretsmanager", "put_secret_value", SecretId=name, SecretString=json.dumps(values))
 
 
 def lambda_environment(stage, endpoint, *, home, extra=None):

@@ -34,7 +34,7 @@ PROJECT_CODE = ["manage.py", "emailhub", "dashboard"]
 
 # botocore/data/<service>: the services the Lambda's code calls (the IAM test
 # lists them too), and nothing else. boto3/data only holds resource models.
-BOTOCORE_SERVICES = {"dynamodb", "s3", "sesv2", "ses", "sqs", "sts"}
+BOTOCORE_SERVICES = {"dynamodb", "s3", "secretsmanager", "sesv2", "ses", "sqs", "sts"}
 BOTO3_RESOURCES = {"s3"}
 
 # Top-level entries of site-packages that only the deployer's `zappa` uses

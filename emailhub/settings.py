@@ -44,12 +44,33 @@ ENVIRONMENT = env(
 )
 PRODUCTION = ENVIRONMENT == "production"
 
-SECRET_KEY = env("DJANGO_SECRET_KEY")
+# --- AWS -------------------------------------------------------------------
+AWS_REGION = env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"))
+# Unset means real AWS; set means an emulator. Local mode points at the
+# emulator that the local runner starts.
+AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", None if PRODUCTION else "http://127.0.0.1:5000")
+
+# The stage's secrets (DJANGO_SECRET_KEY, DATABASE_URL) live in AWS Secrets
+# Manager, read once here at cold start; an environment variable of the same
+# name is used when no secret is named (local mode, `check --deploy` by hand).
+EMAILHUB_SECRETS_ID = env("EMAILHUB_SECRETS_ID")
+_SECRETS = {}
+if EMAILHUB_SECRETS_ID:
+    from emailhub.aws.secrets import stage_secrets
+
+    _SECRETS = stage_secrets(EMAILHUB_SECRETS_ID, region=AWS_REGION, endpoint_url=AWS_ENDPOINT_URL)
+
+
+def secret(name):
+    return _SECRETS.get(name) or env(name)
+
+
+SECRET_KEY = secret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Production mode needs a long random secret "
-            "in the DJANGO_SECRET_KEY environment variable."
+            "DJANGO_SECRET_KEY is not set. Production mode needs a long random secret in the "
+            "stage's secret (EMAILHUB_SECRETS_ID, see README, Deploy) or the environment."
         )
     SECRET_KEY = "local-mode-only-not-a-secret"
 
@@ -99,16 +120,16 @@ TEMPLATES = [
 # Only staff users and Django's own tables live here; the send path never
 # touches the relational database. Production uses PostgreSQL (Lambda has no
 # writable disk for SQLite); DATABASE_URL carries a password, so it comes from
-# the stage's secrets file, never from zappa_settings.json.
-if PRODUCTION and not env("DATABASE_URL"):
+# the stage's secret, never from zappa_settings.json.
+if PRODUCTION and not secret("DATABASE_URL"):
     raise ImproperlyConfigured(
         "DATABASE_URL is not set. Production mode keeps staff users in PostgreSQL: "
-        "set DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME in the stage's secrets "
-        "file (see README, Deploy)."
+        "set DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME in the stage's secret "
+        "(EMAILHUB_SECRETS_ID, see README, Deploy)."
     )
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=0
+        secret("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=0
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -129,12 +150,7 @@ LOGGING = {
     "loggers": {"emailhub": {"handlers": ["console"], "level": env("EMAILHUB_LOG_LEVEL", "INFO")}},
 }
 
-# --- AWS -------------------------------------------------------------------
-AWS_REGION = env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"))
-# Unset means real AWS; set means an emulator. Local mode points at the
-# emulator that the local runner starts.
-AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", None if PRODUCTION else "http://127.0.0.1:5000")
-
+# --- AWS names -------------------------------------------------------------
 EMAILHUB_TABLE = env("EMAILHUB_TABLE", "emailhub")
 EMAILHUB_OUTBOX_QUEUE = env("EMAILHUB_OUTBOX_QUEUE", "emailhub-outbox")
 EMAILHUB_DLQ = env("EMAILHUB_DLQ", "emailhub-dlq")

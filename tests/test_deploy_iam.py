@@ -62,8 +62,9 @@ def test_each_stage_attaches_its_own_policy_on_its_own_resources(stage):
     assert f"arn:aws:sqs:us-east-1:*:{env['EMAILHUB_DLQ']}" in resources("sqs:SendMessage")
     assert f"arn:aws:s3:::{env['EMAILHUB_PAYLOAD_BUCKET']}/payloads/*" in resources("s3:PutObject")
     assert f"arn:aws:s3:::{env['EMAILHUB_STATIC_BUCKET']}/static/*" in resources("s3:PutObject")
-    bucket, _, key = config["remote_env"].removeprefix("s3://").partition("/")
-    assert f"arn:aws:s3:::{bucket}/{key}" in resources("s3:GetObject")
+    # Its own secret only (Secrets Manager appends 6 random characters to the name).
+    assert resources("secretsmanager:GetSecretValue") == [
+        f"arn:aws:secretsmanager:us-east-1:*:secret:{env['EMAILHUB_SECRETS_ID']}-??????"]
     assert f"arn:aws:ses:us-east-1:*:configuration-set/{env['EMAILHUB_SES_CONFIGURATION_SET']}" in resources("ses:SendEmail")
     # Creating or deleting resources is bootstrap's job, not the Lambda's.
     for action in ("dynamodb:CreateTable", "dynamodb:DeleteTable", "sqs:CreateQueue", "sqs:DeleteQueue",

@@ -48,9 +48,15 @@ def _new_client(service):
             # An emulator accepts any credentials; don't make newcomers invent some.
             kwargs["aws_access_key_id"] = "local"
             kwargs["aws_secret_access_key"] = "local"
+    return session().client(service, **kwargs)  # under _lock: sessions are not thread-safe
+
+
+def session():
+    """The one boto3 session. Also used by the settings module (the stage's
+    secrets), which runs before Django's settings exist."""
     if not _session:
         _session.append(boto3.session.Session())
-    return _session[0].client(service, **kwargs)  # under _lock: sessions are not thread-safe
+    return _session[0]
 
 
 def reset():
