@@ -1,4 +1,4 @@
-from django.contrib.admin.apps import AdminConfig
+from django.contrib.admin.apps import SimpleAdminConfig
 from django.apps import AppConfig
 
 
@@ -8,7 +8,8 @@ class DashboardConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
 
-class DashboardAdminConfig(AdminConfig):
-    """The Django admin, with Emailhub's site as `admin.site`."""
+class DashboardAdminConfig(SimpleAdminConfig):
+    """The Django admin, with Emailhub's site as `admin.site`. Its admin
+    modules are discovered with its URLs (dashboard/urls.py), not at start-up."""
 
     default_site = "dashboard.site.EmailhubAdminSite"

@@ -1,11 +1,13 @@
-from django.contrib import admin
-from django.urls import path
+from django.urls import URLResolver, path
+from django.urls.resolvers import RoutePattern
 from django.views.generic import RedirectView
 
 from emailhub.api import api
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
-    path("admin/", admin.site.urls),
+    # What `path("admin/", admin.site.urls)` builds, but with the module's name
+    # instead of the module: Django imports it on first use (dashboard/urls.py).
+    URLResolver(RoutePattern("admin/", is_endpoint=False), "dashboard.urls", app_name="admin", namespace="admin"),
     path("", api.urls),
 ]
