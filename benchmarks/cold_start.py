@@ -18,7 +18,8 @@ process start to the 202 is measured:
 - floor: what any Zappa + Django app pays before its own code runs: Zappa's
   handler from the package with the stage's own Zappa settings, but a
   minimal Django project (no apps, no middleware, no secret to read) whose
-  one view makes the bare handler's calls.
+  one view makes the bare handler's calls. And Zappa's share of it: the same
+  handler serving a plain WSGI function that makes those calls, no Django.
 
 Prints the medians, the ratio to the bare handler (the issue's target) and
 to the floor (Emailhub's own share), and the zip size. Targets: ratio <= 1.3,
@@ -59,6 +60,7 @@ TARGET_ZIP_MIB = 15
 HANDLERS = {
     "emailhub": "emailhub (Zappa, secret, Django, ninja)",
     "floor": "floor: Zappa + an empty Django project",
+    "zappa_only": "Zappa + a plain WSGI function",
     "bare": "bare boto3 handler",
 }
 
@@ -126,17 +128,35 @@ FLOOR_URLS = textwrap.dedent('''
     urlpatterns = [path("send-email", send_email)]
 ''')
 
+FLOOR_WSGI = textwrap.dedent('''
+    import json
 
-def floor_project(task_dir, dest):
-    """The floor's files: its Django project, the bare handler and a copy of
-    the package's zappa_settings.py pointing at that project. Shadows the
-    package's own on sys.path."""
+    import bare_handler
+
+
+    def application(environ, start_response):
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        answer = bare_handler.lambda_handler({"body": body}, None)
+        start_response(f"{answer['statusCode']} -", [("Content-Type", "application/json")])
+        return [answer["body"].encode()]
+''')
+
+
+def floor_project(task_dir, dest, *, django=True):
+    """The floor's files: its Django project (or WSGI function), the bare
+    handler and a copy of the package's zappa_settings.py pointing at them.
+    Shadows the package's own on sys.path."""
     dest.mkdir()
     (dest / "bare_handler.py").write_text(BARE_HANDLER)
     (dest / "floor_settings.py").write_text(FLOOR_SETTINGS)
     (dest / "floor_urls.py").write_text(FLOOR_URLS)
+    (dest / "floor_wsgi.py").write_text(FLOOR_WSGI)
     zappa_settings = (task_dir / "zappa_settings.py").read_text()
-    zappa_settings = re.sub(r"(?m)^DJANGO_SETTINGS=.*$", "DJANGO_SETTINGS='floor_settings'", zappa_settings)
+    if django:
+        zappa_settings = re.sub(r"(?m)^DJANGO_SETTINGS=.*$", "DJANGO_SETTINGS='floor_settings'", zappa_settings)
+    else:
+        zappa_settings = re.sub(r"(?m)^DJANGO_SETTINGS=.*$", "DJANGO_SETTINGS=None", zappa_settings)
+        zappa_settings += "APP_MODULE='floor_wsgi'\nAPP_FUNCTION='application'\n"
     (dest / "zappa_settings.py").write_text(zappa_settings)
     return dest
 
@@ -176,6 +196,7 @@ def main(argv=None):
             "emailhub": {},
             "bare": {"handler_module": "bare_handler", "extra_paths": [bare_dir]},
             "floor": {"extra_paths": [floor_project(task_dir, tmp / "floor")]},
+            "zappa_only": {"extra_paths": [floor_project(task_dir, tmp / "zappa-only", django=False)]},
         }
         with harness.emulator() as endpoint:
             key = harness.stage_prepare(STAGE, endpoint, database_url=f"sqlite:///{tmp / 'db.sqlite3'}")
