@@ -151,11 +151,12 @@ def floor_project(task_dir, dest, *, django=True):
     (dest / "floor_settings.py").write_text(FLOOR_SETTINGS)
     (dest / "floor_urls.py").write_text(FLOOR_URLS)
     (dest / "floor_wsgi.py").write_text(FLOOR_WSGI)
-    zappa_settings = (task_dir / "zappa_settings.py").read_text()
-    if django:
-        zappa_settings = re.sub(r"(?m)^DJANGO_SETTINGS=.*$", "DJANGO_SETTINGS='floor_settings'", zappa_settings)
-    else:
-        zappa_settings = re.sub(r"(?m)^DJANGO_SETTINGS=.*$", "DJANGO_SETTINGS=None", zappa_settings)
+    zappa_settings, replaced = re.subn(
+        r"(?m)^DJANGO_SETTINGS=.*$", "DJANGO_SETTINGS='floor_settings'" if django else "DJANGO_SETTINGS=None",
+        (task_dir / "zappa_settings.py").read_text())
+    if replaced != 1:  # else the "floor" would quietly measure Emailhub
+        raise SystemExit("the package's zappa_settings.py has no DJANGO_SETTINGS line to replace")
+    if not django:
         zappa_settings += "APP_MODULE='floor_wsgi'\nAPP_FUNCTION='application'\n"
     (dest / "zappa_settings.py").write_text(zappa_settings)
     return dest

@@ -51,26 +51,30 @@ AWS_REGION = env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"))
 AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", None if PRODUCTION else "http://127.0.0.1:5000")
 
 # The stage's secrets (DJANGO_SECRET_KEY, DATABASE_URL) live in AWS Secrets
-# Manager, read once here at cold start; an environment variable of the same
-# name is used when no secret is named (local mode, `check --deploy` by hand).
+# Manager, read once here at cold start. Without a named secret (local mode,
+# `check --deploy` by hand) they come from environment variables.
 EMAILHUB_SECRETS_ID = env("EMAILHUB_SECRETS_ID")
-_SECRETS = {}
+_SECRETS = None
+_SECRETS_SOURCE = "the environment"
 if EMAILHUB_SECRETS_ID:
     from emailhub.aws.secrets import stage_secrets
 
     _SECRETS = stage_secrets(EMAILHUB_SECRETS_ID, region=AWS_REGION, endpoint_url=AWS_ENDPOINT_URL)
+    _SECRETS_SOURCE = f"the stage's secret {EMAILHUB_SECRETS_ID!r} (AWS Secrets Manager)"
 
 
 def secret(name):
-    return _SECRETS.get(name) or env(name)
+    """A secret setting: only from the named secret when there is one, so a
+    stray environment variable of the same name can never stand in for it."""
+    return env(name) if _SECRETS is None else _SECRETS.get(name)
 
 
 SECRET_KEY = secret("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is not set. Production mode needs a long random secret in the "
-            "stage's secret (EMAILHUB_SECRETS_ID, see README, Deploy) or the environment."
+            f"DJANGO_SECRET_KEY is not set in {_SECRETS_SOURCE}. Production mode needs a long "
+            "random secret (see README, Deploy: Secrets)."
         )
     SECRET_KEY = "local-mode-only-not-a-secret"
 
@@ -123,9 +127,9 @@ TEMPLATES = [
 # the stage's secret, never from zappa_settings.json.
 if PRODUCTION and not secret("DATABASE_URL"):
     raise ImproperlyConfigured(
-        "DATABASE_URL is not set. Production mode keeps staff users in PostgreSQL: "
-        "set DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME in the stage's secret "
-        "(EMAILHUB_SECRETS_ID, see README, Deploy)."
+        f"DATABASE_URL is not set in {_SECRETS_SOURCE}. Production mode keeps staff users in "
+        "PostgreSQL: set DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME there (see README, "
+        "Deploy: Secrets)."
     )
 DATABASES = {
     "default": dj_database_url.parse(

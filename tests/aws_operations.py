@@ -31,7 +31,8 @@ LAMBDA_POLICIES = sorted((ROOT / "deploy" / "iam").glob("emailhub-*.json"))
 BOOTSTRAP_POLICY = ROOT / "deploy" / "iam" / "bootstrap.json"
 
 # botocore service name -> IAM service prefix.
-IAM_PREFIX = {"sesv2": "ses", "ses": "ses", "dynamodb": "dynamodb", "sqs": "sqs", "s3": "s3", "sts": "sts", "sns": "sns"}
+IAM_PREFIX = {"sesv2": "ses", "ses": "ses", "dynamodb": "dynamodb", "sqs": "sqs", "s3": "s3", "sts": "sts", "sns": "sns",
+              "secretsmanager": "secretsmanager"}
 # Operations whose IAM action is not "<prefix>:<OperationName>".
 IAM_ACTIONS = {
     ("sqs", "DeleteMessageBatch"): ["sqs:DeleteMessage"],

@@ -3,6 +3,7 @@ AWS operation the code makes is in them (checked at the end of the session by
 tests/aws_operations.py; these tests check the policies' shape and the recorder)."""
 
 import json
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
@@ -62,9 +63,15 @@ def test_each_stage_attaches_its_own_policy_on_its_own_resources(stage):
     assert f"arn:aws:sqs:us-east-1:*:{env['EMAILHUB_DLQ']}" in resources("sqs:SendMessage")
     assert f"arn:aws:s3:::{env['EMAILHUB_PAYLOAD_BUCKET']}/payloads/*" in resources("s3:PutObject")
     assert f"arn:aws:s3:::{env['EMAILHUB_STATIC_BUCKET']}/static/*" in resources("s3:PutObject")
-    # Its own secret only (Secrets Manager appends 6 random characters to the name).
-    assert resources("secretsmanager:GetSecretValue") == [
-        f"arn:aws:secretsmanager:us-east-1:*:secret:{env['EMAILHUB_SECRETS_ID']}-??????"]
+    # Its own secret only: the ARN Secrets Manager gives it (the name plus 6
+    # random characters), not another secret whose name merely starts the same.
+    with mock_aws():
+        secretsmanager = clients.client("secretsmanager")
+        own = secretsmanager.create_secret(Name=env["EMAILHUB_SECRETS_ID"], SecretString="{}")["ARN"]
+        other = secretsmanager.create_secret(Name=env["EMAILHUB_SECRETS_ID"] + "-old", SecretString="{}")["ARN"]
+    readable = resources("secretsmanager:GetSecretValue")
+    assert any(fnmatchcase(own, pattern) for pattern in readable), (own, readable)
+    assert not any(fnmatchcase(other, pattern) for pattern in readable), (other, readable)
     assert f"arn:aws:ses:us-east-1:*:configuration-set/{env['EMAILHUB_SES_CONFIGURATION_SET']}" in resources("ses:SendEmail")
     # Creating or deleting resources is bootstrap's job, not the Lambda's.
     for action in ("dynamodb:CreateTable", "dynamodb:DeleteTable", "sqs:CreateQueue", "sqs:DeleteQueue",

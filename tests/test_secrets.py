@@ -58,13 +58,13 @@ def test_production_stops_naming_a_secret_it_cannot_read(secret_id):
     assert "ResourceNotFoundException" in started.stderr
 
 
-def test_a_secret_without_the_database_url_stops_the_start(settings, secret_id):
+def test_a_secret_without_the_database_url_stops_the_start_whatever_the_environment_says(settings, secret_id):
     with harness.emulator() as endpoint:
         settings.AWS_ENDPOINT_URL = endpoint
         harness.secret_put(secret_id, {"DJANGO_SECRET_KEY": SECRET_KEY})
-        started = _start_production(endpoint, secret_id)
+        started = _start_production(endpoint, secret_id, DATABASE_URL=DATABASE_URL)
     assert started.returncode != 0
-    assert "DATABASE_URL is not set" in started.stderr
+    assert f"DATABASE_URL is not set in the stage's secret {secret_id!r}" in started.stderr
 
 
 @pytest.mark.parametrize("text", ["not json", '["a list"]', '{"DJANGO_SECRET_KEY": 42}'])
@@ -72,6 +72,13 @@ def test_a_secret_that_is_not_a_json_object_of_strings_is_refused(text, secret_i
     with mock_aws():
         clients.client("secretsmanager").create_secret(Name=secret_id, SecretString=text)
         with pytest.raises(ImproperlyConfigured, match="must be a JSON object of setting names to strings"):
+            stage_secrets(secret_id, region="us-east-1")
+
+
+def test_a_binary_secret_is_refused(secret_id):
+    with mock_aws():
+        clients.client("secretsmanager").create_secret(Name=secret_id, SecretBinary=b"\x00\x01")
+        with pytest.raises(ImproperlyConfigured, match="holds binary data, not a JSON object"):
             stage_secrets(secret_id, region="us-east-1")
 
 
@@ -84,9 +91,11 @@ def test_the_settings_module_reads_the_secret_with_what_the_stage_policy_allows(
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("DJANGO_SECRET_KEY", raising=False)
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    read = ("app", "secretsmanager", "GetSecretValue", "secretsmanager:GetSecretValue")
+    before = aws_operations.RECORDED[read]
     with mock_aws():
         clients.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(values))
         production = runpy.run_path(str(ROOT / "emailhub" / "settings.py"))
     assert production["SECRET_KEY"] == SECRET_KEY
     assert production["DATABASES"]["default"]["HOST"] == "db.internal"
-    assert ("app", "secretsmanager", "GetSecretValue", "secretsmanager:GetSecretValue") in aws_operations.RECORDED
+    assert aws_operations.RECORDED[read] == before + 1

@@ -35,28 +35,26 @@ def client(service):
     found = _clients.get(key)
     if found is None:
         with _lock:
-            found = _clients.get(key) or _new_client(service)
+            found = _clients.get(key) or new_client(
+                service, region=settings.AWS_REGION, endpoint_url=settings.AWS_ENDPOINT_URL)
             _clients[key] = found
     return found
 
 
-def _new_client(service):
-    kwargs = {"region_name": settings.AWS_REGION, "config": _SERVICE_CONFIG.get(service, _CONFIG)}
-    if settings.AWS_ENDPOINT_URL:
-        kwargs["endpoint_url"] = settings.AWS_ENDPOINT_URL
+def new_client(service, *, region, endpoint_url):
+    """A client on the shared session, not cached. Takes the region and the
+    endpoint as arguments: the settings module reads the stage's secret with
+    one before Django's settings exist."""
+    kwargs = {"region_name": region, "config": _SERVICE_CONFIG.get(service, _CONFIG)}
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
         if not os.environ.get("AWS_ACCESS_KEY_ID"):
             # An emulator accepts any credentials; don't make newcomers invent some.
             kwargs["aws_access_key_id"] = "local"
             kwargs["aws_secret_access_key"] = "local"
-    return session().client(service, **kwargs)  # under _lock: sessions are not thread-safe
-
-
-def session():
-    """The one boto3 session. Also used by the settings module (the stage's
-    secrets), which runs before Django's settings exist."""
     if not _session:
         _session.append(boto3.session.Session())
-    return _session[0]
+    return _session[0].client(service, **kwargs)  # sessions are not thread-safe: client() holds _lock
 
 
 def reset():

@@ -14,26 +14,22 @@ small, the read reuses the shared session, and the store is made for secrets
 
 import json
 
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ImproperlyConfigured
 
-from emailhub.aws import clients
-
-_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+from emailhub.aws.calls import error_code
+from emailhub.aws.clients import new_client
 
 
 def stage_secrets(secret_id, *, region, endpoint_url=None):
     """The secret's settings as a dict of strings. A secret that cannot be
     read or is not a JSON object of strings stops the start, naming it."""
-    secretsmanager = clients.session().client(
-        "secretsmanager", region_name=region, endpoint_url=endpoint_url or None, config=_CONFIG)
+    secretsmanager = new_client("secretsmanager", region=region, endpoint_url=endpoint_url)
     try:
         text = secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"]
     except ClientError as err:
-        code = err.response.get("Error", {}).get("Code", "error")
         raise ImproperlyConfigured(
-            f"Cannot read the stage's secrets {secret_id!r} from AWS Secrets Manager ({code}). "
+            f"Cannot read the stage's secrets {secret_id!r} from AWS Secrets Manager ({error_code(err)}). "
             "Create it as README, Deploy says, and let the stage's role read it.") from err
     except BotoCoreError as err:
         raise ImproperlyConfigured(f"Cannot reach AWS Secrets Manager for {secret_id!r}: {err}") from err

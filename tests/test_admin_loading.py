@@ -1,0 +1,50 @@
+"""The admin loads with its URLs, not at start-up: an API cold start never
+imports it, and Django's checks still check every ModelAdmin it will serve."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Run in a fresh interpreter: the test process has long since loaded the admin.
+SCRIPT = """
+import sys
+import django
+
+django.setup()
+from django.contrib.admin.checks import ModelAdminChecks
+from django.core import checks
+from django.urls import Resolver404, resolve
+
+def loaded():  # the dashboard's views, the admin modules autodiscovery imports
+    return "dashboard.views.emails" in sys.modules, "django.contrib.auth.admin" in sys.modules
+
+for path in ("/send-email", "/emails/0190c0de-0000-7000-8000-000000000000", "/health", "/nowhere"):
+    try:
+        resolve(path)
+    except Resolver404:
+        pass
+print("api", *loaded())
+
+checked = []
+check = ModelAdminChecks.check
+ModelAdminChecks.check = lambda self, admin_obj, **kw: checked.append(type(admin_obj).__name__) or check(self, admin_obj, **kw)
+errors = checks.run_checks(tags=[checks.Tags.admin])
+print("checks", *sorted(checked), len(errors))
+
+resolve("/admin/emails/")
+print("admin", *loaded())
+"""
+
+
+def test_api_paths_leave_the_admin_unloaded_and_checks_still_see_its_model_admins():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "emailhub.settings"}
+    ran = subprocess.run([sys.executable, "-c", SCRIPT], env=env, cwd=ROOT, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == [
+        "api False False",
+        "checks GroupAdmin UserAdmin 0",
+        "admin True True",
+    ]
