@@ -7,7 +7,7 @@ endpoint come as arguments, not from `django.conf.settings`.
 
 Why not Zappa's `remote_env` (a JSON file on S3): Zappa reads it through a
 boto3 S3 *resource*, the costliest client to build, which made 115–150 ms of
-every cold start (benchmarks/cold_start.py); Secrets Manager's model is
+every cold start (measured when this changed); Secrets Manager's model is
 small, the read reuses the shared session, and the store is made for secrets
 (KMS, rotation, CloudTrail).
 """
