@@ -85,3 +85,20 @@ def test_default_sender_is_verified():
         from emailhub.identities import address_is_verified
 
         assert address_is_verified("no-reply@example.com")
+
+
+def test_stage_bootstrap_names_the_stage_resources_and_says_when_its_secret_is_missing():
+    def bootstrap_stage():
+        out = StringIO()
+        call_command("bootstrap_aws", "--stage", "dev", stdout=out)
+        return out.getvalue()
+
+    with mock_aws():
+        clients.reset()
+        first = bootstrap_stage()
+        assert "DynamoDB table emailhub-dev: created" in first
+        assert "Secrets Manager secret emailhub-dev: missing: create it" in first
+        clients.client("secretsmanager").create_secret(Name="emailhub-dev", SecretString="{}")
+        second = bootstrap_stage()
+    assert "Secrets Manager secret emailhub-dev: exists" in second
+    assert ": created" not in second

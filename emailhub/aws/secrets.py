@@ -17,7 +17,7 @@ import json
 from botocore.exceptions import BotoCoreError, ClientError
 from django.core.exceptions import ImproperlyConfigured
 
-from emailhub.aws.calls import error_code
+from emailhub.aws.calls import call, error_code
 from emailhub.aws.clients import new_client
 
 
@@ -44,3 +44,17 @@ def stage_secrets(secret_id, *, region, endpoint_url=None):
             f"The secret {secret_id!r} must be a JSON object of setting names to strings, "
             'e.g. {"DJANGO_SECRET_KEY": "...", "DATABASE_URL": "postgres://..."}.')
     return values
+
+
+def secret_status(secret_id):
+    """For the bootstrap's report: "exists", or what the operator must do.
+    The bootstrap never creates the secret: it holds the database password,
+    which only the operator has."""
+    try:
+        call("secretsmanager", "describe_secret", SecretId=secret_id)
+    except ClientError as err:
+        if error_code(err) != "ResourceNotFoundException":
+            raise
+        return ("missing: create it with DJANGO_SECRET_KEY and DATABASE_URL before `zappa deploy` "
+                "(README, Deploy: 2. Secrets)")
+    return "exists"

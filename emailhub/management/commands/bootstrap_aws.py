@@ -28,5 +28,6 @@ class Command(BaseCommand):
 
     def _report(self, results):
         for resource, outcome in results:
-            style = self.style.SUCCESS if outcome == "created" else self.style.NOTICE
+            style = (self.style.SUCCESS if outcome == "created"
+                     else self.style.WARNING if outcome.startswith("missing") else self.style.NOTICE)
             self.stdout.write(f"{resource}: " + style(outcome))
