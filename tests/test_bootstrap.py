@@ -9,9 +9,9 @@ from moto import mock_aws
 from emailhub.aws import clients, sqs
 
 
-def _bootstrap():
+def _bootstrap(*args):
     out = StringIO()
-    call_command("bootstrap_aws", stdout=out)
+    call_command("bootstrap_aws", *args, stdout=out)
     return out.getvalue()
 
 
@@ -88,17 +88,12 @@ def test_default_sender_is_verified():
 
 
 def test_stage_bootstrap_names_the_stage_resources_and_says_when_its_secret_is_missing():
-    def bootstrap_stage():
-        out = StringIO()
-        call_command("bootstrap_aws", "--stage", "dev", stdout=out)
-        return out.getvalue()
-
     with mock_aws():
         clients.reset()
-        first = bootstrap_stage()
+        first = _bootstrap("--stage", "dev")
         assert "DynamoDB table emailhub-dev: created" in first
         assert "Secrets Manager secret emailhub-dev: missing: create it" in first
         clients.client("secretsmanager").create_secret(Name="emailhub-dev", SecretString="{}")
-        second = bootstrap_stage()
+        second = _bootstrap("--stage", "dev")
     assert "Secrets Manager secret emailhub-dev: exists" in second
     assert ": created" not in second
