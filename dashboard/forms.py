@@ -7,6 +7,7 @@ from emailhub import model
 from emailhub.addresses import InvalidAddress, parse_mailbox
 from emailhub.identities import InvalidIdentity, identity_normalize
 from emailhub.selectors import LogFilter
+from emailhub.staff.roles import ROLE_CHOICES, VIEWER
 
 PAGE_SIZES = [(25, "25"), (50, "50"), (100, "100"), (200, "200")]
 MAX_RANGE_DAYS = 92
@@ -94,3 +95,18 @@ class SuppressionForm(forms.Form):
             return parse_mailbox(self.cleaned_data["address"].strip()).address.lower()
         except InvalidAddress as err:
             raise forms.ValidationError(str(err)) from err
+
+
+class StaffCreateForm(forms.Form):
+    username = forms.CharField(max_length=150, help_text="Lowercase letters, digits and _ . @ + -")
+    email = forms.EmailField(required=False)
+    role = forms.ChoiceField(choices=ROLE_CHOICES, initial=VIEWER)
+
+
+class StaffRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=ROLE_CHOICES)
+
+
+class MfaEnrolForm(forms.Form):
+    code = forms.CharField(max_length=12, label="Code from the app",
+                           widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))

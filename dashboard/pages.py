@@ -8,10 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
-RESEND = "dashboard.resend_email"
-MANAGE_KEYS = "dashboard.manage_api_keys"
-MANAGE_IDENTITIES = "dashboard.manage_identities"
-MANAGE_SUPPRESSION = "dashboard.manage_suppression"
+from emailhub.staff.roles import (  # noqa: F401  (the views import them from here)
+    MANAGE_IDENTITIES, MANAGE_KEYS, MANAGE_STAFF, MANAGE_SUPPRESSION, RESEND,
+)
 
 
 def render_page(request, template, *, title, breadcrumbs=(), **context):
@@ -22,18 +21,23 @@ def render_page(request, template, *, title, breadcrumbs=(), **context):
 
 
 def require(permission):
-    """The view needs `permission` besides staff access."""
+    """The view needs `permission` besides staff access; without it, 403."""
 
     def decorator(view):
         @wraps(view)
         def checked(request, *args, **kwargs):
-            if not request.user.has_perm(permission):
-                raise PermissionDenied(f"You need the '{permission}' permission.")
+            forbid_unless(request, permission)
             return view(request, *args, **kwargs)
 
         return checked
 
     return decorator
+
+
+def forbid_unless(request, permission):
+    """For a page anyone may see whose POST needs `permission`."""
+    if not request.user.has_perm(permission):
+        raise PermissionDenied(f"Your role ({request.user.role}) does not allow this.")
 
 
 def done(request, text, url, *, level=messages.SUCCESS):

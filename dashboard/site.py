@@ -2,10 +2,17 @@
 
 Every page is wrapped in `admin_view` (staff login), renders with
 `each_context` and extends `admin/base_site.html`, so it looks and behaves
-like the rest of the admin."""
+like the rest of the admin. No ModelAdmin is registered: staff accounts,
+like everything else, live in DynamoDB and have pages of their own."""
 
+from functools import wraps
+
+from django.conf import settings
 from django.contrib import admin
-from django.urls import path
+from django.shortcuts import redirect
+from django.urls import path, reverse
+
+from emailhub.staff.roles import ADMIN
 
 
 class EmailhubAdminSite(admin.AdminSite):
@@ -13,9 +20,17 @@ class EmailhubAdminSite(admin.AdminSite):
     site_title = "Emailhub"
     index_title = "Overview"
     index_template = "dashboard/overview.html"
+    login_template = "dashboard/login.html"
+    enable_nav_sidebar = False
+
+    @property
+    def login_form(self):
+        from dashboard.login import LoginForm
+
+        return LoginForm
 
     def get_urls(self):
-        from dashboard.views import actions, audit, emails, identities, keys, queue, suppression
+        from dashboard.views import actions, audit, emails, identities, keys, mfa, queue, staff, suppression
 
         wrap = self.admin_view
         return [
@@ -33,9 +48,42 @@ class EmailhubAdminSite(admin.AdminSite):
             path("suppression/remove/", wrap(suppression.suppression_remove_page), name="suppression_remove"),
             path("audit/", wrap(audit.audit_list), name="audit"),
             path("audit/<str:entry_id>/", wrap(audit.audit_detail), name="audit_detail"),
+            path("staff/", wrap(staff.staff_page), name="staff"),
+            path("staff/<str:username>/", wrap(staff.staff_detail), name="staff_detail"),
+            path("staff/<str:username>/<str:change>/", wrap(staff.staff_change), name="staff_change"),
+            path("two-factor/", wrap(mfa.mfa_page), name="two_factor"),
         ] + super().get_urls()
+
+    def admin_view(self, view, cacheable=False):
+        """With EMAILHUB_REQUIRE_MFA, an admin without a second factor can only
+        enrol one (or sign out) until they have."""
+
+        @wraps(view)
+        def enrolled_first(request, *args, **kwargs):
+            if mfa_missing(request.user) and request.resolver_match.url_name not in MFA_EXEMPT:
+                return redirect(reverse("admin:two_factor"))
+            return view(request, *args, **kwargs)
+
+        return super().admin_view(enrolled_first, cacheable)
+
+    def password_change(self, request, extra_context=None):
+        from emailhub.audit import audit_record
+
+        response = super().password_change(request, extra_context)
+        if request.method == "POST" and response.status_code == 302:
+            audit_record(actor=request.user.get_username(), action="staff.password",
+                         target=request.user.get_username(), outcome="changed their own password")
+        return response
 
     def index(self, request, extra_context=None):
         from dashboard.views.overview import overview_context
 
         return super().index(request, {**overview_context(), **(extra_context or {})})
+
+
+MFA_EXEMPT = {"two_factor", "logout", "password_change", "password_change_done", "jsi18n"}
+
+
+def mfa_missing(user):
+    return (settings.EMAILHUB_REQUIRE_MFA and user.is_authenticated and user.role == ADMIN
+            and not user.mfa_enabled)

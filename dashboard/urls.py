@@ -2,13 +2,10 @@
 
 The root URLconf loads this module only when a path under /admin/ is first
 resolved, or a URL is first reversed: an API cold start then never imports
-the admin's ModelAdmins, their forms and the dashboard's views. That is also
-why the admin app is a SimpleAdminConfig: the admin modules of the installed
-apps are discovered here, not at start-up.
+the dashboard's views. No ModelAdmin is registered (and none discovered):
+nothing in the dashboard is stored by the ORM.
 """
 
 from django.contrib import admin
-
-admin.autodiscover()
 
 urlpatterns = admin.site.get_urls()

@@ -7,7 +7,7 @@ from django.conf import settings
 from emailhub import model
 from emailhub.addresses import parse_mailbox
 from emailhub.aws import dynamodb, s3, ses, sns, sqs
-from emailhub.aws.secrets import secret_status
+from emailhub.aws.secrets import secret_ensure
 
 DAY = 24 * 60 * 60
 # SQS's default maximum; set explicitly so no deployment depends on a default.
@@ -59,9 +59,9 @@ def aws_resources_ensure():
     results += _events_pipeline()
     sender = parse_mailbox(settings.EMAILHUB_DEFAULT_FROM).address
     results.append((f"SES identity {sender}", _identity(sender)))
-    if settings.EMAILHUB_SECRETS_ID:  # deployed stages: checked, never created
+    if settings.EMAILHUB_SECRETS_ID:  # deployed stages
         results.append((f"Secrets Manager secret {settings.EMAILHUB_SECRETS_ID}",
-                        secret_status(settings.EMAILHUB_SECRETS_ID)))
+                        secret_ensure(settings.EMAILHUB_SECRETS_ID)))
     return results
 
 

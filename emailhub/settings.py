@@ -12,7 +12,6 @@ call time, so tests can override any of them.
 import os
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -50,7 +49,7 @@ AWS_REGION = env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"))
 # emulator that the local runner starts.
 AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", None if PRODUCTION else "http://127.0.0.1:5000")
 
-# The stage's secrets (DJANGO_SECRET_KEY, DATABASE_URL) live in AWS Secrets
+# The stage's secret (DJANGO_SECRET_KEY) lives in AWS Secrets
 # Manager, read once here at cold start. Without a named secret (local mode,
 # `check --deploy` by hand) they come from environment variables.
 EMAILHUB_SECRETS_ID = env("EMAILHUB_SECRETS_ID")
@@ -85,7 +84,6 @@ INSTALLED_APPS = [
     "dashboard.apps.DashboardAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
@@ -101,6 +99,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "dashboard.security.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "emailhub.urls"
@@ -121,23 +120,20 @@ TEMPLATES = [
     },
 ]
 
-# Only staff users and Django's own tables live here; the send path never
-# touches the relational database. Production uses PostgreSQL (Lambda has no
-# writable disk for SQLite); DATABASE_URL carries a password, so it comes from
-# the stage's secret, never from zappa_settings.json.
-if PRODUCTION and not secret("DATABASE_URL"):
-    raise ImproperlyConfigured(
-        f"DATABASE_URL is not set in {_SECRETS_SOURCE}. Production mode keeps staff users in "
-        "PostgreSQL: set DATABASE_URL=postgres://USER:PASSWORD@HOST:5432/NAME there (see README, "
-        "Deploy: Secrets)."
-    )
-DATABASES = {
-    "default": dj_database_url.parse(
-        secret("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=0
-    )
-}
-DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+# No relational database in any mode: staff accounts, their sessions and the
+# login throttle live in the DynamoDB table (emailhub/staff/). Any ORM query
+# fails loudly (Django's dummy backend).
+DATABASES = {}
+AUTH_USER_MODEL = "emailhub.StaffUser"
+AUTHENTICATION_BACKENDS = ["emailhub.staff.backend.StaffBackend"]
+SESSION_ENGINE = "emailhub.staff.sessions"
+SESSION_COOKIE_AGE = env_int("EMAILHUB_SESSION_HOURS", 12) * 60 * 60
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -197,6 +193,15 @@ EMAILHUB_STUCK_QUEUED_MINUTES = env_int("EMAILHUB_STUCK_QUEUED_MINUTES", 15)
 EMAILHUB_STUCK_SENT_HOURS = env_int("EMAILHUB_STUCK_SENT_HOURS", 6)
 EMAILHUB_STUCK_LOOKBACK_DAYS = env_int("EMAILHUB_STUCK_LOOKBACK_DAYS", 3)
 EMAILHUB_RESEND_PAUSE_SECONDS = float(env("EMAILHUB_RESEND_PAUSE_SECONDS", "0.5"))
+
+# --- Staff -------------------------------------------------------------------
+# A change to an account (deactivation, role) reaches other processes within this.
+EMAILHUB_STAFF_CACHE_SECONDS = env_int("EMAILHUB_STAFF_CACHE_SECONDS", 5)
+EMAILHUB_LOGIN_MAX_FAILURES = env_int("EMAILHUB_LOGIN_MAX_FAILURES", 5)
+EMAILHUB_LOGIN_MAX_FAILURES_PER_ADDRESS = env_int("EMAILHUB_LOGIN_MAX_FAILURES_PER_ADDRESS", 20)
+EMAILHUB_LOGIN_LOCK_MINUTES = env_int("EMAILHUB_LOGIN_LOCK_MINUTES", 15)
+# Admins must turn on a TOTP second factor before they can use the dashboard.
+EMAILHUB_REQUIRE_MFA = env_bool("EMAILHUB_REQUIRE_MFA", False)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = EMAILHUB_MAX_REQUEST_BYTES
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000  # a bulk resend posts up to 200 ids

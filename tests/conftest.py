@@ -13,6 +13,8 @@ from emailhub.aws import clients, sqs
 from emailhub.bootstrap import aws_resources_ensure
 from emailhub.local.emulator import make_dynamodb_atomic
 from emailhub.local.poller import poll_once
+from emailhub.staff import accounts
+from emailhub.staff.roles import ADMIN
 from tests import aws_operations
 
 RECIPIENT = "alice@example.com"
@@ -49,6 +51,7 @@ def reset_caches():
     apikeys.cache_clear()
     identities.cache_clear()
     pacing.reset()
+    accounts.cache_clear()
 
 
 @pytest.fixture(autouse=True)
@@ -84,6 +87,30 @@ def aws():
 def api_key(aws):
     _, secret = apikeys.api_key_create(name="tests")
     return secret
+
+
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff_client(aws):
+    """A test client signed in as a new staff user (in DynamoDB) of `role`."""
+    from django.test import Client
+
+    def _signed_in(role, username=None, **client_options):
+        user, _ = accounts.staff_create(username=username or role, role=role, actor="tests",
+                                        password=STAFF_PASSWORD)
+        signed_in = Client(**client_options)
+        signed_in.force_login(user)
+        return signed_in
+
+    return _signed_in
+
+
+@pytest.fixture
+def admin_client(staff_client):
+    """pytest-django's name, but the admin lives in DynamoDB: there is no database."""
+    return staff_client(ADMIN, "admin")
 
 
 @pytest.fixture

@@ -87,13 +87,16 @@ def test_default_sender_is_verified():
         assert address_is_verified("no-reply@example.com")
 
 
-def test_stage_bootstrap_names_the_stage_resources_and_says_when_its_secret_is_missing():
+def test_stage_bootstrap_names_the_stage_resources_and_creates_its_secret_once():
     with mock_aws():
         clients.reset()
         first = _bootstrap("--stage", "dev")
         assert "DynamoDB table emailhub-dev: created" in first
-        assert "Secrets Manager secret emailhub-dev: missing: create it" in first
-        clients.client("secretsmanager").create_secret(Name="emailhub-dev", SecretString="{}")
+        assert "Secrets Manager secret emailhub-dev: created with a new random DJANGO_SECRET_KEY" in first
+        stored = json.loads(clients.client("secretsmanager").get_secret_value(SecretId="emailhub-dev")["SecretString"])
         second = _bootstrap("--stage", "dev")
+        again = json.loads(clients.client("secretsmanager").get_secret_value(SecretId="emailhub-dev")["SecretString"])
+    assert list(stored) == ["DJANGO_SECRET_KEY"] and len(stored["DJANGO_SECRET_KEY"]) >= 50
+    assert again == stored  # a second bootstrap never replaces the key (it would end every session)
     assert "Secrets Manager secret emailhub-dev: exists" in second
     assert ": created" not in second

@@ -140,7 +140,7 @@ def test_status_shows_resend_lineage(client, admin_client, send, verified, ses_f
     assert original["status"] == "resent" and child["parent_id"] == email_id
 
 
-def test_root_leads_to_the_dashboard(client, db):
+def test_root_leads_to_the_dashboard(client, aws):
     response = client.get("/")
     assert response.status_code == 302 and response["Location"] == "/admin/"
 

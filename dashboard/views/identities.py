@@ -1,11 +1,10 @@
 """SES identities: who may send and receive while the account is in the sandbox."""
 
 from django.conf import settings
-from django.contrib import messages
 from django.urls import reverse
 
 from dashboard.forms import IdentityForm
-from dashboard.pages import MANAGE_IDENTITIES, actor, done, render_page
+from dashboard.pages import MANAGE_IDENTITIES, actor, done, forbid_unless, render_page
 from emailhub.audit import audit_record
 from emailhub.errors import EmailhubError
 from emailhub.identities import identities_list, identity_verify, rejected_addresses
@@ -14,8 +13,7 @@ from emailhub.identities import identities_list, identity_verify, rejected_addre
 def identity_list(request):
     form = IdentityForm(request.POST or None)
     if request.method == "POST":
-        if not request.user.has_perm(MANAGE_IDENTITIES):
-            return done(request, "You may not verify identities.", reverse("admin:identities"), level=messages.ERROR)
+        forbid_unless(request, MANAGE_IDENTITIES)
         if form.is_valid():
             identity = form.cleaned_data["identity"]
             status = identity_verify(identity=identity)

@@ -1,11 +1,10 @@
 """API keys: list, create (the key is shown once), revoke (confirm, then POST)."""
 
-from django.contrib import messages
 from django.http import Http404
 from django.urls import reverse
 
 from dashboard.forms import ApiKeyForm
-from dashboard.pages import MANAGE_KEYS, actor, done, render_page, require
+from dashboard.pages import MANAGE_KEYS, actor, done, forbid_unless, render_page, require
 from emailhub.apikeys import api_key_create, api_key_list, api_key_revoke
 from emailhub.audit import audit_record
 from emailhub.errors import NotFound
@@ -17,8 +16,7 @@ NEW_KEY = "dashboard.new_api_key"
 def key_list(request):
     form = ApiKeyForm(request.POST or None)
     if request.method == "POST":
-        if not request.user.has_perm(MANAGE_KEYS):
-            return done(request, "You may not create API keys.", reverse("admin:api_keys"), level=messages.ERROR)
+        forbid_unless(request, MANAGE_KEYS)
         if form.is_valid():
             key, secret = api_key_create(name=form.cleaned_data["name"])
             audit_record(actor=actor(request), action="api_key.create", target=key.prefix,

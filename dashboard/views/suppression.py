@@ -1,10 +1,9 @@
 """The suppression list: addresses Emailhub refuses to send to."""
 
-from django.contrib import messages
 from django.urls import reverse
 
 from dashboard.forms import SuppressionForm
-from dashboard.pages import MANAGE_SUPPRESSION, actor, done, render_page, require
+from dashboard.pages import MANAGE_SUPPRESSION, actor, done, forbid_unless, render_page, require
 from emailhub.audit import audit_record
 from emailhub.suppression import suppression_add, suppression_list, suppression_remove
 
@@ -12,9 +11,7 @@ from emailhub.suppression import suppression_add, suppression_list, suppression_
 def suppression_page(request):
     form = SuppressionForm(request.POST or None)
     if request.method == "POST":
-        if not request.user.has_perm(MANAGE_SUPPRESSION):
-            return done(request, "You may not change the suppression list.", reverse("admin:suppression"),
-                        level=messages.ERROR)
+        forbid_unless(request, MANAGE_SUPPRESSION)
         if form.is_valid():
             address = form.cleaned_data["address"]
             added = suppression_add(address=address, reason=form.cleaned_data["reason"] or "added by staff",

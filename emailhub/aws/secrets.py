@@ -1,7 +1,7 @@
 """The stage's secrets, read once per cold start from AWS Secrets Manager.
 
 One secret per stage (EMAILHUB_SECRETS_ID, e.g. `emailhub-dev`) holds a JSON
-object of setting names to values: DJANGO_SECRET_KEY and DATABASE_URL. The
+object of setting names to values: DJANGO_SECRET_KEY. The
 settings module calls this before Django's settings exist, so the region and
 endpoint come as arguments, not from `django.conf.settings`.
 
@@ -42,19 +42,22 @@ def stage_secrets(secret_id, *, region, endpoint_url=None):
     if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
         raise ImproperlyConfigured(
             f"The secret {secret_id!r} must be a JSON object of setting names to strings, "
-            'e.g. {"DJANGO_SECRET_KEY": "...", "DATABASE_URL": "postgres://..."}.')
+            'e.g. {"DJANGO_SECRET_KEY": "..."}.')
     return values
 
 
-def secret_status(secret_id):
-    """For the bootstrap's report: "exists", or what the operator must do.
-    The bootstrap never creates the secret: it holds the database password,
-    which only the operator has."""
+def secret_ensure(secret_id):
+    """For deployed stages' bootstrap: "exists", or "created" with a new random
+    DJANGO_SECRET_KEY (the only secret a stage has, so nobody need type one)."""
+    import secrets
+
     try:
         call("secretsmanager", "describe_secret", SecretId=secret_id)
+        return "exists"
     except ClientError as err:
         if error_code(err) != "ResourceNotFoundException":
             raise
-        return ("missing: create it with DJANGO_SECRET_KEY and DATABASE_URL before `zappa deploy` "
-                "(README, Deploy: 2. Secrets)")
-    return "exists"
+    call("secretsmanager", "create_secret", Name=secret_id,
+         Description="Emailhub stage secrets (read once per cold start)",
+         SecretString=json.dumps({"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}))
+    return "created with a new random DJANGO_SECRET_KEY"

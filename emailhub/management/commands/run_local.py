@@ -1,16 +1,16 @@
 """`make run`: the whole stack on this machine, against an in-process AWS emulator."""
 
 import os
-import secrets
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from emailhub.apikeys import api_key_create
 from emailhub.audit import audit_record
 from emailhub.aws import clients
+from emailhub.staff.accounts import StaffError, staff_create, staff_set_password
+from emailhub.staff.roles import ADMIN
 
 
 class Command(BaseCommand):
@@ -38,8 +38,7 @@ class Command(BaseCommand):
         try:
             self.stdout.write(f"AWS emulator on {settings.AWS_ENDPOINT_URL}")
             call_command("bootstrap_aws", stdout=self.stdout)
-            call_command("migrate", verbosity=0)
-            self._superuser()
+            self._admin()
             key, secret = api_key_create(name="local")
             audit_record(actor="make run", action="api_key.create", target=key.prefix, outcome="created for local use")
             pollers = [OutboxPoller(), EventsPoller()]
@@ -56,13 +55,18 @@ class Command(BaseCommand):
             emulator.stop()
             self.stdout.write("Stopped the worker and the AWS emulator.")
 
-    def _superuser(self):
+    def _admin(self):
+        """An admin for the dashboard: DJANGO_SUPERUSER_USERNAME (default admin)
+        with DJANGO_SUPERUSER_PASSWORD, or a generated password printed here."""
         username = os.environ.get("DJANGO_SUPERUSER_USERNAME", "admin")
-        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
-        users = get_user_model()
-        shown = password or secrets.token_urlsafe(12)
-        user, _ = users.objects.get_or_create(username=username, defaults={"email": ""})
-        user.is_staff = user.is_superuser = True
-        user.set_password(shown)
-        user.save()
-        self.stdout.write(f"Staff user {username!r}" + ("" if password else f", password {shown}"))
+        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD") or None
+        try:
+            try:
+                _, generated = staff_create(username=username, role=ADMIN, actor="make run", password=password)
+            except StaffError as err:
+                if err.code != "staff_exists":
+                    raise
+                generated = staff_set_password(username=username, actor="make run", password=password)
+        except StaffError as err:
+            raise CommandError(f"Cannot create the staff user {username!r}: {err.message}") from err
+        self.stdout.write(f"Staff user {username!r} (admin)" + (f", password {generated}" if generated else ""))

@@ -1,0 +1,32 @@
+"""Roles are defined here, in code: each is a set of the dashboard's permissions.
+
+viewer   every page, no action
+operator + resend, discard, DLQ tidy, the suppression list
+admin    + API keys, SES identities, staff accounts
+"""
+
+RESEND = "dashboard.resend_email"
+MANAGE_SUPPRESSION = "dashboard.manage_suppression"
+MANAGE_KEYS = "dashboard.manage_api_keys"
+MANAGE_IDENTITIES = "dashboard.manage_identities"
+MANAGE_STAFF = "dashboard.manage_staff"
+
+VIEWER = "viewer"
+OPERATOR = "operator"
+ADMIN = "admin"
+
+_OPERATOR_PERMISSIONS = frozenset({RESEND, MANAGE_SUPPRESSION})
+ROLES = {
+    VIEWER: frozenset(),
+    OPERATOR: _OPERATOR_PERMISSIONS,
+    ADMIN: _OPERATOR_PERMISSIONS | {MANAGE_KEYS, MANAGE_IDENTITIES, MANAGE_STAFF},
+}
+ROLE_CHOICES = [
+    (VIEWER, "viewer: every page, no action"),
+    (OPERATOR, "operator: + resend, discard, DLQ tidy, suppression list"),
+    (ADMIN, "admin: + API keys, identities, staff"),
+]
+
+
+def role_permissions(role):
+    return ROLES.get(role, frozenset())
