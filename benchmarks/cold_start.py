@@ -200,7 +200,7 @@ def main(argv=None):
             "zappa_only": {"extra_paths": [floor_project(task_dir, tmp / "zappa-only", django=False)]},
         }
         with harness.emulator() as endpoint:
-            key = harness.stage_prepare(STAGE, endpoint, database_url=f"sqlite:///{tmp / 'db.sqlite3'}")
+            key = harness.stage_prepare(STAGE, endpoint)
             env = harness.lambda_environment(STAGE, endpoint, home=tmp)
             # One round first, not counted: the emulator's own first-call costs.
             for round_ in range(args.runs + 1):

@@ -4,7 +4,7 @@
 Fills the table with N emails of the project's real item shapes (built with
 emailhub.emails.email_item / recipient_items, written with BatchWriteItem;
 not measured), then opens log pages in the dashboard as a logged-in
-superuser (django.test.Client, GET /admin/emails/, size 50): the first page,
+staff viewer (django.test.Client, GET /admin/emails/, size 50): the first page,
 page 2 by its "next" link, status=failed, a common and a rare recipient, a tag,
 and two combinations that filter after reading. A botocore `after-call` hook
 on the DynamoDB client Emailhub uses counts, per page, the operations by name,
@@ -29,13 +29,10 @@ Usage: .venv/bin/python benchmarks/log_page_reads.py [--sizes 1000,100000] [--se
 """
 
 import argparse
-import atexit
 import html
 import random
 import re
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -46,10 +43,7 @@ from urllib.parse import urlencode
 
 import offline  # noqa: E402  (benchmarks/offline.py: fake credentials, no endpoint, Django set up)
 
-# Staff users live in a throwaway SQLite file, never in the project's db.sqlite3.
-DB_DIR = tempfile.mkdtemp(prefix="emailhub-bench-")
-atexit.register(shutil.rmtree, DB_DIR, ignore_errors=True)
-offline.setup(database_url=f"sqlite:///{DB_DIR}/bench.sqlite3")
+offline.setup()
 ROOT = offline.ROOT
 
 from moto import mock_aws  # noqa: E402
@@ -58,8 +52,6 @@ from moto.dynamodb.models.table import Table  # noqa: E402
 
 
 from django.conf import settings  # noqa: E402
-from django.contrib.auth.models import User  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from emailhub import model  # noqa: E402
@@ -68,6 +60,7 @@ from emailhub.bootstrap import aws_resources_ensure  # noqa: E402
 from emailhub.emails import email_item, event, recipient_items  # noqa: E402
 from emailhub.payloads import payload_store  # noqa: E402
 from emailhub.services import _summary  # noqa: E402  (the summary exactly as email_accept builds it)
+from emailhub.staff.accounts import staff_create  # noqa: E402
 
 PAGE_SIZE = 50
 DAYS = 7  # the log's default range: today and the six days before
@@ -414,7 +407,10 @@ def measure_size(count, seed):
               f"with {METER.all_ops['BatchWriteItem']:,} BatchWriteItem calls", file=sys.stderr)
 
         http = Client()
-        http.force_login(User.objects.get(username="bench"))
+        # Staff and their sessions live in the table: each page also reads its
+        # session (one GetItem, counted as G) and, every few seconds, its user.
+        http.force_login(staff_create(username="bench", role="viewer", actor="benchmark",
+                                      password="bench-only-passphrase")[0])
         dates = {"date_from": first_day.isoformat(), "date_to": today.isoformat()}
         open_page(http, f"{LOG_URL}?{urlencode(dates)}")  # warm-up: templates, lazy imports; not counted
 
@@ -459,7 +455,7 @@ def report(results, sizes, fills):
     columns = [("ops", 8), ("returned", 8), ("evaluated", 9), ("shown", 16)]
     block = sum(w for _, w in columns) + 2 * (len(columns) - 1)
     print()
-    print(f"Email log pages (GET {LOG_URL} as a superuser, {PAGE_SIZE} per page, the last {DAYS} days): "
+    print(f"Email log pages (GET {LOG_URL} as a staff viewer, {PAGE_SIZE} per page, the last {DAYS} days): "
           "DynamoDB reads per page, in-process moto.")
     print(f"Emails spread evenly over {DAYS} UTC days; statuses "
           + ", ".join(f"{share:.0%} {s}" for s, share in STATUS_MIX) + f"; {len(COMMON_RECIPIENTS)} common "
@@ -556,8 +552,6 @@ def main(argv=None):
     if accelerator:
         accelerator.install()
     try:
-        call_command("migrate", verbosity=0, interactive=False)
-        User.objects.create_superuser("bench", "bench@example.com", "bench")
         results, fills = {}, {}
         for size in args.sizes:
             print(f"Measuring {size:,} emails...", file=sys.stderr)

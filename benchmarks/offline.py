@@ -10,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def setup(*, database_url=None):
+def setup():
     sys.path.insert(0, str(ROOT))
     for var in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
         os.environ.pop(var, None)
@@ -18,8 +18,6 @@ def setup(*, database_url=None):
     os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
     os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
     os.environ["DJANGO_SETTINGS_MODULE"] = "emailhub.settings"
-    if database_url:
-        os.environ["DATABASE_URL"] = database_url
     import django
 
     django.setup()

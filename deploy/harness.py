@@ -58,9 +58,9 @@ def unpack(zip_path, dest):
     return dest
 
 
-def stage_prepare(stage, endpoint, *, database_url, recipient=RECIPIENT):
+def stage_prepare(stage, endpoint, *, recipient=RECIPIENT):
     """Create the stage's resources in the emulator the way an operator does
-    (`bootstrap_aws --stage`, then the stage's secret in Secrets Manager),
+    (`bootstrap_aws --stage`, which also creates the stage's secret),
     verify a recipient and create an API key. Needs Django set up.
     Returns the API key."""
     from emailhub import apikeys, identities
@@ -71,8 +71,7 @@ def stage_prepare(stage, endpoint, *, database_url, recipient=RECIPIENT):
         aws_resources_ensure()
         identities.identity_verify(identity=recipient)
         _, key = apikeys.api_key_create(name=f"rehearsal {stage}")
-        secret_put(config["environment_variables"]["EMAILHUB_SECRETS_ID"],
-                   {"DJANGO_SECRET_KEY": TEST_SECRET_KEY, "DATABASE_URL": database_url})
+        secret_put(config["environment_variables"]["EMAILHUB_SECRETS_ID"], {"DJANGO_SECRET_KEY": TEST_SECRET_KEY})
     apikeys.cache_clear()
     identities.cache_clear()
     return key

@@ -49,13 +49,14 @@ DEPLOY_ONLY = {
     # Emailhub never makes (no DNS at request time); nothing imports packaging.
     "dns", "packaging",
 }
-# Parts of libraries that nothing in the Lambda imports: other databases'
-# backends, contrib apps not in INSTALLED_APPS (GeoDjango also needs GDAL,
+# Parts of libraries that nothing in the Lambda imports: every database
+# backend but the dummy one (there is no relational database), contrib apps not in INSTALLED_APPS (GeoDjango also needs GDAL,
 # which Lambda lacks), pydantic's v1 compatibility layer, werkzeug's
 # interactive debugger, the unused ReDoc bundle and the JavaScript source maps
 # of the API docs page.
 UNUSED_PREFIXES = (
-    "django/db/backends/mysql/", "django/db/backends/oracle/",
+    "django/db/backends/mysql/", "django/db/backends/oracle/", "django/db/backends/postgresql/",
+    "django/db/backends/sqlite3/", "django/contrib/postgres/", "django/contrib/sessions/migrations/",
     "django/contrib/gis/", "django/contrib/admindocs/", "django/contrib/flatpages/",
     "django/contrib/humanize/", "django/contrib/redirects/", "django/contrib/sitemaps/",
     "django/contrib/syndication/", "pydantic/v1/", "werkzeug/debug/",

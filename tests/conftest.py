@@ -2,6 +2,7 @@
 
 import base64  # noqa: F401  (re-exported for tests that build attachments)
 import json
+import threading
 
 import pytest
 from moto import mock_aws
@@ -111,6 +112,27 @@ def staff_client(aws):
 def admin_client(staff_client):
     """pytest-django's name, but the admin lives in DynamoDB: there is no database."""
     return staff_client(ADMIN, "admin")
+
+
+@pytest.fixture
+def http_server():
+    """Django over real HTTP on 127.0.0.1 (a free port), static files included:
+    what pytest-django's live_server does, without the database it insists on."""
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
+    server.set_app(StaticFilesHandler(get_wsgi_application()))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

@@ -32,11 +32,10 @@ def _normal(policy):
                    json.dumps(s.get("Condition"), sort_keys=True)) for s in policy["Statement"])
 
 
-@pytest.mark.django_db
 def test_zappa_deploy_then_update_against_the_emulator(tmp_path):
     ensure_venv(quiet=True)
     with harness.emulator() as endpoint:
-        harness.stage_prepare(STAGE, endpoint, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+        harness.stage_prepare(STAGE, endpoint)
         deployed = _zappa("deploy", endpoint)
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
         assert "Deployment complete" in deployed.stdout, deployed.stdout[-2000:]

@@ -21,7 +21,7 @@ def _free_port():
 
 
 @pytest.fixture
-def local_stack(live_server, settings):
+def local_stack(http_server, settings):
     settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{_free_port()}"
     emulator = emulator_start(settings.AWS_ENDPOINT_URL)
     reset_caches()
@@ -38,7 +38,7 @@ def local_stack(live_server, settings):
         pollers = [OutboxPoller(wait_seconds=1), EventsPoller(wait_seconds=1)]
         for poller in pollers:
             poller.start()
-        yield live_server.url, key
+        yield http_server, key
     finally:
         for poller in pollers:
             poller.stop()
@@ -69,7 +69,6 @@ def _request(url, *, key, body=None, headers=None):
         return err.code, json.loads(err.read())
 
 
-@pytest.mark.django_db(transaction=True)
 def test_send_over_http_is_delivered_by_the_worker(local_stack):
     base, key = local_stack
     assert base.startswith("http://127.0.0.1:")
@@ -86,7 +85,6 @@ def test_send_over_http_is_delivered_by_the_worker(local_stack):
     assert status == 200 and health["checks"]["outbox"]["depth"] == 0
 
 
-@pytest.mark.django_db(transaction=True)
 def test_mailbox_simulator_bounce_becomes_a_suppression(local_stack):
     """A newcomer's first look at the feedback loop, on the local stack."""
     base, key = local_stack
@@ -113,7 +111,7 @@ def test_run_local_serves_then_stops_cleanly_on_ctrl_c(tmp_path):
 
     port, aws_port = _free_port(), _free_port()
     env = {**os.environ, "PORT": str(port), "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "DJANGO_SUPERUSER_PASSWORD": "pw-for-test",
+           "DJANGO_SUPERUSER_PASSWORD": "local-test-passphrase",
            "PYTHONUNBUFFERED": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     process = subprocess.Popen([sys.executable, "manage.py", "run_local"], env=env, text=True,
@@ -144,9 +142,27 @@ def test_run_local_serves_then_stops_cleanly_on_ctrl_c(tmp_path):
                 break
             time.sleep(0.2)
         assert email["status"] == "sent"
+        assert _sign_in(base, "admin", "local-test-passphrase") == f"{base}/admin/"
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=20)
     assert process.returncode == 0, "".join(output) + rest
     assert "Stopped the worker and the AWS emulator." in rest
     assert "Staff user 'admin'" in "".join(output)
+
+
+def _sign_in(base, username, password):
+    """The admin's login form over HTTP, as a browser fills it; where it led."""
+    import http.cookiejar
+    import re
+    import urllib.parse
+
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    page = browser.open(f"{base}/admin/login/", timeout=10).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"csrfmiddlewaretoken": token, "username": username, "password": password,
+                                   "next": "/admin/"}).encode()
+    request = urllib.request.Request(f"{base}/admin/login/", data=form, headers={"Referer": f"{base}/admin/login/"})
+    with browser.open(request, timeout=10) as response:
+        assert "Last 24 hours" in response.read().decode()
+        return response.url

@@ -20,7 +20,6 @@ from tests import aws_operations
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "k" * 60
-DATABASE_URL = "postgres://emailhub:pw@db.internal:5432/emailhub?sslmode=require"
 
 
 @pytest.fixture
@@ -31,23 +30,23 @@ def secret_id():
 
 def _start_production(endpoint, secret_id, **env):
     """Start Django's settings in production mode in a fresh interpreter; what it printed."""
-    base = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SECRET_KEY", "DATABASE_URL")}
+    base = {k: v for k, v in os.environ.items() if k != "DJANGO_SECRET_KEY"}
     base.update(EMAILHUB_ENV="production", DJANGO_SETTINGS_MODULE="emailhub.settings",
                 AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                 AWS_REGION="us-east-1", EMAILHUB_STATIC_BUCKET="emailhub-test-static", EMAILHUB_SECRETS_ID=secret_id,
                 **env)
     script = ("import django; django.setup(); from django.conf import settings as s; "
-              "db = s.DATABASES['default']; print(s.SECRET_KEY, db['ENGINE'], db['HOST'], db['NAME'])")
+              "from django.db import connection; print(s.SECRET_KEY, connection.settings_dict['ENGINE'])")
     return subprocess.run([sys.executable, "-c", script], env=base, cwd=ROOT, capture_output=True, text=True)
 
 
-def test_production_takes_the_key_and_the_database_from_the_stage_secret(settings, secret_id):
+def test_production_takes_the_key_from_the_stage_secret_and_has_no_database(settings, secret_id):
     with harness.emulator() as endpoint:
         settings.AWS_ENDPOINT_URL = endpoint  # the harness's own call, as the operator makes it
-        harness.secret_put(secret_id, {"DJANGO_SECRET_KEY": SECRET_KEY, "DATABASE_URL": DATABASE_URL})
+        harness.secret_put(secret_id, {"DJANGO_SECRET_KEY": SECRET_KEY})
         started = _start_production(endpoint, secret_id)
     assert started.returncode == 0, started.stderr
-    assert started.stdout.split() == [SECRET_KEY, "django.db.backends.postgresql", "db.internal", "emailhub"]
+    assert started.stdout.split() == [SECRET_KEY, "django.db.backends.dummy"]
 
 
 def test_production_stops_naming_a_secret_it_cannot_read(secret_id):
@@ -58,13 +57,13 @@ def test_production_stops_naming_a_secret_it_cannot_read(secret_id):
     assert "ResourceNotFoundException" in started.stderr
 
 
-def test_a_secret_without_the_database_url_stops_the_start_whatever_the_environment_says(settings, secret_id):
+def test_a_secret_without_the_key_stops_the_start_whatever_the_environment_says(settings, secret_id):
     with harness.emulator() as endpoint:
         settings.AWS_ENDPOINT_URL = endpoint
-        harness.secret_put(secret_id, {"DJANGO_SECRET_KEY": SECRET_KEY})
-        started = _start_production(endpoint, secret_id, DATABASE_URL=DATABASE_URL)
+        harness.secret_put(secret_id, {"SOMETHING_ELSE": "x"})
+        started = _start_production(endpoint, secret_id, DJANGO_SECRET_KEY=SECRET_KEY)
     assert started.returncode != 0
-    assert f"DATABASE_URL is not set in the stage's secret {secret_id!r}" in started.stderr
+    assert f"DJANGO_SECRET_KEY is not set in the stage's secret {secret_id!r}" in started.stderr
 
 
 @pytest.mark.parametrize("text", ["not json", '["a list"]', '{"DJANGO_SECRET_KEY": 42}'])
@@ -85,17 +84,16 @@ def test_a_binary_secret_is_refused(secret_id):
 def test_the_settings_module_reads_the_secret_with_what_the_stage_policy_allows(monkeypatch, secret_id):
     """The settings module run in-process, so its Secrets Manager call is
     recorded as the application's and checked against the IAM policies."""
-    values = {"DJANGO_SECRET_KEY": SECRET_KEY, "DATABASE_URL": DATABASE_URL}
+    values = {"DJANGO_SECRET_KEY": SECRET_KEY}
     for name, value in {"EMAILHUB_ENV": "production", "EMAILHUB_SECRETS_ID": secret_id,
                         "EMAILHUB_STATIC_BUCKET": "emailhub-test-static"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("DJANGO_SECRET_KEY", raising=False)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
     read = ("app", "secretsmanager", "GetSecretValue", "secretsmanager:GetSecretValue")
     before = aws_operations.RECORDED[read]
     with mock_aws():
         clients.client("secretsmanager").create_secret(Name=secret_id, SecretString=json.dumps(values))
         production = runpy.run_path(str(ROOT / "emailhub" / "settings.py"))
     assert production["SECRET_KEY"] == SECRET_KEY
-    assert production["DATABASES"]["default"]["HOST"] == "db.internal"
+    assert production["DATABASES"] == {}
     assert aws_operations.RECORDED[read] == before + 1
