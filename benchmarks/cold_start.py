@@ -55,7 +55,7 @@ from deploy.package import build  # noqa: E402
 
 STAGE = "dev"
 MIB = 1024 * 1024
-TARGET_RATIO = 1.3
+TARGET_RATIO = 1.25  # Emailhub / the floor of the same run
 TARGET_ZIP_MIB = 15
 HANDLERS = {
     "emailhub": "emailhub (Zappa, secret, Django, ninja)",
@@ -211,7 +211,7 @@ def main(argv=None):
                         samples[name].append(elapsed)
 
     median = {name: statistics.median(values) for name, values in samples.items()}
-    ratio = median["emailhub"] / median["bare"]
+    ratio = median["emailhub"] / median["floor"]  # the target: Emailhub against the floor of the same run
 
     print()
     print(f"Cold start, process start -> first 202 of POST /send-email, {args.runs} fresh interpreters each,")
@@ -221,13 +221,13 @@ def main(argv=None):
         values = samples[name]
         print(f"{label:<46} {median[name] * 1000:4.0f} ms {min(values) * 1000:6.0f} {max(values) * 1000:6.0f}"
               f"   {median[name] / median['bare']:5.2f}x")
-    print(f"{'emailhub / bare':<46} {ratio:.2f}x   (target <= {TARGET_RATIO})")
-    print(f"{'emailhub / floor (its own share)':<46} {median['emailhub'] / median['floor']:.2f}x")
+    print(f"{'emailhub / floor (its own share)':<46} {ratio:.2f}x   (target <= {TARGET_RATIO})")
+    print(f"{'emailhub / bare':<46} {median['emailhub'] / median['bare']:.2f}x")
     print(f"{'package ' + package.name:<46} {zip_bytes / MIB:.1f} MiB ({zip_bytes:,} bytes)   "
           f"(target <= {TARGET_ZIP_MIB} MiB)")
     print()
-    print(f"{'PASS' if ratio <= TARGET_RATIO else 'MISS'}  ratio {ratio:.2f} (target <= {TARGET_RATIO}; "
-          f"the floor alone is {median['floor'] / median['bare']:.2f})")
+    print(f"{'PASS' if ratio <= TARGET_RATIO else 'MISS'}  emailhub / floor {ratio:.2f} (target <= {TARGET_RATIO}; "
+          f"the floor is {median['floor'] / median['bare']:.2f}x the bare handler)")
     print(f"{'PASS' if zip_bytes <= TARGET_ZIP_MIB * MIB else 'MISS'}  zip {zip_bytes / MIB:.1f} MiB "
           f"(target <= {TARGET_ZIP_MIB} MiB)")
     return 0

@@ -240,3 +240,15 @@ def test_dashboard_pages_carry_a_content_security_policy(admin_client):
     assert "default-src 'none'" in policy and "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy
     assert "Content-Security-Policy" in Client().get("/admin/login/")
+
+
+def test_a_password_change_never_puts_back_what_an_admin_changed_meanwhile(aws):
+    _staff(role=OPERATOR)
+    stale = accounts.staff_get(username="alice")  # as a request's cached user
+    accounts.staff_set_role(username="alice", role=VIEWER, actor="tests")
+    accounts.staff_set_active(username="alice", active=False, actor="tests")
+    stale.set_password("another long passphrase")
+    stale.save()
+    fresh = accounts.staff_get(username="alice")
+    assert fresh.check_password("another long passphrase")
+    assert fresh.role == VIEWER and not fresh.is_active

@@ -86,10 +86,13 @@ class StaffUser(AbstractBaseUser):
         return salted_hmac(key_salt, value, secret=secret, algorithm="sha256").hexdigest()
 
     def save(self, *args, update_fields=None, **kwargs):
-        """Write the changed attributes to the account's item (Django calls this
-        for `last_login` and after a password change); never creates one."""
-        fields = update_fields or ("password", "email", "role", "is_active", "session_generation",
-                                   "totp_secret", "totp_last_step", "last_login")
+        """Write to the account's item, never creating one. Django saves a user
+        only for `last_login` and after a password change; a plain save()
+        therefore writes the password alone, so that an object read a few
+        seconds ago (the request's cached user) never puts back a role or an
+        active flag that an admin has changed since. Account changes go through
+        the services below."""
+        fields = update_fields or ("password",)
         _update(self.username, {name: _to_item(getattr(self, name)) for name in fields})
         _cache_forget(self.username)
         if self._password is not None:
