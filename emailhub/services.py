@@ -21,10 +21,10 @@ from emailhub.aws import dynamodb, ses, sqs
 from emailhub.emails import email_get, email_item, email_transition, event, recipient_items
 from emailhub.errors import (
     AwsUnavailable, ConditionFailed, EmailBusy, EmailhubError, EnqueueFailed, IdempotencyConflict, SendError,
-    Suppressed, TransactionConflict, UnverifiedIdentities,
+    Suppressed, TooLarge, TransactionConflict, UnverifiedIdentities,
 )
 from emailhub.identities import identities_check_sandbox
-from emailhub.messages import ses_arguments
+from emailhub.messages import SES_MAX_MESSAGE_BYTES, encoded_size_bound, ses_arguments
 from emailhub.payloads import payload_load, payload_store
 from emailhub.stats import stats_record
 from emailhub.suppression import suppressed_among, suppression_checks
@@ -72,6 +72,9 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
     with its recipient items, its idempotency record and a suppression check
     per recipient. The caller puts it on the outbox."""
     request = {**request, "sender": request.get("sender") or settings.EMAILHUB_DEFAULT_FROM}
+    if encoded_size_bound(request) > SES_MAX_MESSAGE_BYTES:
+        raise TooLarge(f"Once MIME-encoded this email could be over SES's {SES_MAX_MESSAGE_BYTES // 2**20} MB "
+                       "message limit; send smaller bodies or attachments.", code="message_too_large")
     recipients = request_recipients(request)
     try:
         identities_check_sandbox(sender=parse_mailbox(request["sender"]).address, recipients=recipients)
@@ -86,9 +89,10 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
     email_id = model.new_email_id(moment)
     expires_at = model.epoch(moment + timedelta(days=settings.EMAILHUB_RETENTION_DAYS))
     body = {"id": email_id, "status": model.QUEUED, "created_at": model.iso(moment)}
+    summary = _summary(request)
     item = email_item(
-        email_id=email_id, moment=moment, summary=_summary(request), expires_at=expires_at,
-        payload=payload_store(email_id=email_id, request=request),
+        email_id=email_id, moment=moment, summary=summary, expires_at=expires_at,
+        payload=payload_store(email_id=email_id, request=request, room=_payload_room(summary)),
         api_key_prefix=api_key_prefix, idempotency_key=idempotency_key, extra=extra,
     )
     companions = recipient_items(email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at)
@@ -114,6 +118,23 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
             raise Suppressed(blocked) from err
         raise
     return Accepted(body=body, companions=tuple(companion_keys))
+
+
+# DynamoDB items are at most 400 KB; the email item keeps 100 KB of it for
+# its timeline and bookkeeping, and its summary is copied into two indexes.
+ITEM_BUDGET_BYTES = 300 * 1024
+SUMMARY_MAX_BYTES = 128 * 1024
+
+
+def _payload_room(summary):
+    """The bytes the email item has left for an inline request once the
+    summary is in; a larger request goes to S3. The schema's limits keep a
+    summary under ~90 KB, so SUMMARY_MAX_BYTES is a guard, not a rule."""
+    size = len(json.dumps(summary, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    if size > SUMMARY_MAX_BYTES:
+        raise TooLarge(f"The email's addresses, subject and tags come to {size} bytes; at most "
+                       f"{SUMMARY_MAX_BYTES} fit beside it in DynamoDB's 400 KB item.", code="item_too_large")
+    return ITEM_BUDGET_BYTES - size
 
 
 def _suppression_checks(recipients, writes):
