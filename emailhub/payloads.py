@@ -16,7 +16,7 @@ def payload_store(*, email_id, request, room=None):
     encoded = json.dumps(request, separators=(",", ":")).encode()
     limit = settings.EMAILHUB_INLINE_PAYLOAD_BYTES if room is None else min(room, settings.EMAILHUB_INLINE_PAYLOAD_BYTES)
     if len(encoded) <= limit:
-        return {"request": request}
+        return {"request": request, "payload_bytes": len(encoded)}
     name = f"payloads/{email_id}.json"
     payload_storage().save(name, ContentFile(encoded))
     return {"payload_ref": name, "payload_bytes": len(encoded)}

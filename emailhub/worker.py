@@ -51,13 +51,15 @@ def _process(records, parse, handle):
 
 
 def _outbox_parse(body):
-    return json.loads(body)["email_id"]
+    message = json.loads(body)
+    return message["email_id"], message.get("request")
 
 
-def _deliver(email_id):
+def _deliver(parsed):
     from emailhub.services import email_deliver
 
-    return f"email {email_id}: {email_deliver(email_id=email_id)}"
+    email_id, request = parsed
+    return f"email {email_id}: {email_deliver(email_id=email_id, request=request)}"
 
 
 def _events_parse(body):
