@@ -2,6 +2,7 @@
 {"error": {"code", "message", "field"}}."""
 
 import json
+import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -14,7 +15,8 @@ from ninja.security import HttpBearer
 from emailhub import services
 from emailhub.apikeys import api_key_authenticate
 from emailhub.errors import (
-    AwsUnavailable, EmailhubError, EnqueueFailed, IdempotencyConflict, NotFound, Suppressed, UnverifiedIdentities,
+    AwsUnavailable, EmailhubError, EnqueueFailed, IdempotencyConflict, NotFound, Suppressed, TooLarge,
+    UnverifiedIdentities,
 )
 from emailhub.health import health_check
 from emailhub.schemas import ERROR_CODES, AcceptedOut, EmailOut, ErrorOut, HealthOut, SendEmailIn
@@ -51,6 +53,12 @@ class CappedJsonParser(Parser):
             raise ApiError(400, "malformed_json", f"The body is not valid JSON: {err}.") from err
         if not isinstance(data, dict):
             raise ApiError(400, "malformed_json", "The body must be a JSON object.")
+        if _SURROGATE_ESCAPE.search(body):
+            try:
+                json.dumps(data, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError as err:
+                raise ApiError(400, "invalid_unicode", "The body has a lone UTF-16 surrogate escape "
+                               "(\\ud800-\\udfff); it is not a character.") from err
         return data
 
 
@@ -75,7 +83,10 @@ def _field(loc):
     return ".".join(parts) or None
 
 
-_PYDANTIC_CODES = {"extra_forbidden": "unknown_field", "missing": "missing_field"}
+_PYDANTIC_CODES = {"extra_forbidden": "unknown_field", "missing": "missing_field", "string_too_long": "field_too_long"}
+# A JSON \u escape of a lone UTF-16 surrogate parses into a str that cannot be
+# encoded as UTF-8 (for MIME, for SES): looked for only when an escape is there.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
 
 
 @api.exception_handler(RequestDataTooBig)
@@ -126,6 +137,8 @@ def _emailhub_error(request, exc):
         return error_response(409, exc.code, exc.message, "Idempotency-Key")
     if isinstance(exc, NotFound):
         return error_response(404, exc.code, exc.message)
+    if isinstance(exc, TooLarge):
+        return error_response(413, exc.code, exc.message)
     if isinstance(exc, (EnqueueFailed, AwsUnavailable)):
         return error_response(503, exc.code, exc.message)
     return error_response(500, exc.code, exc.message)

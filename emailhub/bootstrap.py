@@ -21,7 +21,8 @@ MAX_RECEIVES = 5
 OUTBOX_VISIBILITY_SECONDS = 180
 # The events worker has the same Lambda timeout: the same 6x rule. (An event
 # that arrives before its email's SES message id is recorded, which the worker
-# writes right after SES answers, comes back after this long.)
+# writes right after SES answers, is made visible again within seconds instead:
+# ses_events.event_retry_later.)
 EVENTS_VISIBILITY_SECONDS = OUTBOX_VISIBILITY_SECONDS
 
 

@@ -6,6 +6,7 @@ visibility timeout and makes them visible again at once, so nothing is lost;
 on a large queue it can only show a sample."""
 
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -69,20 +70,54 @@ def dlq_peek(*, limit=100):
     return sorted((_parked(m) for m in messages), key=lambda p: p.parked_at)
 
 
-def dlq_remove(*, email_ids, limit=1000):
+REMOVE_PASSES = 3
+REMOVE_PAUSE_SECONDS = 1.0
+
+
+def _statuses(parked):
+    """{email id: its status, or None when there is no such email} for parked messages."""
+    from emailhub import model
+    from emailhub.aws import dynamodb
+
+    ids = {p.email_id for p in parked}
+    found = dynamodb.batch_get([model.email_key(i) for i in ids if model.is_email_id(i)])
+    return {i: (found.get(model.email_key(i)[0]) or {}).get("status") for i in ids}
+
+
+def _settled(status):
+    """A parked message whose email is in this status has nothing left to say:
+    the email was sent, resent or discarded since (or never existed)."""
+    from emailhub import model
+
+    return status != model.FAILED and status not in model.IN_FLIGHT
+
+
+def dlq_remove(*, email_ids, limit=1000, passes=REMOVE_PASSES, pause_seconds=REMOVE_PAUSE_SECONDS):
     """Delete the parked messages of `email_ids` (after they were resent or
-    discarded); the rest go back at once. Returns the email ids removed."""
+    discarded), and any other message whose email is settled; the rest go
+    back at once. Returns the email ids removed.
+
+    Another receiver (a second staff member resending the same emails, a
+    peek) can hold some messages hidden for a moment: what was not found is
+    looked for again, up to `passes` times. And whoever sees a settled
+    email's message removes it, so two resends racing leave none behind."""
     wanted = set(email_ids)
-    if not wanted:
-        return set()
-    owners = {m["ReceiptHandle"]: _parked(m).email_id for m in _receive_all(limit)}
-    done = [handle for handle, email_id in owners.items() if email_id in wanted]
-    rest = [handle for handle, email_id in owners.items() if email_id not in wanted]
-    if rest:
-        sqs.release(settings.EMAILHUB_DLQ, rest)
-    if done and sqs.delete(settings.EMAILHUB_DLQ, done):
-        return set()  # SQS refused some deletes: report none as removed rather than guess
-    return {owners[handle] for handle in done}
+    removed = set()
+    for attempt in range(passes):
+        if not wanted - removed:
+            break
+        if attempt:
+            time.sleep(pause_seconds)
+        parked = {m["ReceiptHandle"]: _parked(m) for m in _receive_all(limit)}
+        statuses = _statuses(parked.values())
+        done = [h for h, p in parked.items() if p.email_id in wanted or _settled(statuses[p.email_id])]
+        rest = [h for h in parked if h not in set(done)]
+        if rest:
+            sqs.release(settings.EMAILHUB_DLQ, rest)
+        if done and sqs.delete(settings.EMAILHUB_DLQ, done):
+            return removed  # SQS refused some deletes: report none of these as removed rather than guess
+        removed |= {parked[h].email_id for h in done} & wanted
+    return removed
 
 
 def dlq_tidy():
@@ -91,15 +126,12 @@ def dlq_tidy():
     and drop messages of emails that were sent, resent or discarded since.
     Returns {"requeued": [...], "dropped": [...]} (email ids)."""
     from emailhub import model
-    from emailhub.aws import dynamodb
 
-    messages = _receive_all(1000)
-    parked = [(m, _parked(m)) for m in messages]
-    emails = dynamodb.batch_get([model.email_key(p.email_id) for _, p in parked if model.is_email_id(p.email_id)])
+    parked = [(m, _parked(m)) for m in _receive_all(1000)]
+    statuses = _statuses(p for _, p in parked)
     settled, keep, outcome = [], [], {"requeued": [], "dropped": []}
     for message, item in parked:
-        email = emails.get(f"EMAIL#{item.email_id}")
-        status = email["status"] if email else None
+        status = statuses[item.email_id]
         if status == model.FAILED:
             keep.append(message)
             continue

@@ -87,6 +87,11 @@ class EnqueueFailed(EmailhubError):
     code = "queue_unavailable"
 
 
+class TooLarge(EmailhubError):
+    """A request the pipeline cannot carry: SES's message size, DynamoDB's
+    item size. `code` says which (message_too_large, item_too_large)."""
+
+
 class EmailBusy(EmailhubError):
     """Another worker holds the email right now; try the message again later."""
 

@@ -9,6 +9,21 @@ import base64
 from django.core.mail import EmailMultiAlternatives
 
 
+# SES refuses a message over 10 MB once MIME-encoded, attachments included
+# (the limit of SendRawEmail and of SMTP; the smallest SES applies).
+SES_MAX_MESSAGE_BYTES = 10 * 1024 * 1024
+_HEADER_ROOM = 64 * 1024  # headers, addresses and MIME boundaries
+
+
+def encoded_size_bound(request):
+    """An upper bound of the message's size as SES receives it: text and html
+    as quoted-printable at worst (3 bytes per UTF-8 byte: Django uses it for
+    long lines), attachments as the base64 they came in plus line breaks."""
+    bodies = sum(len((request.get(part) or "").encode("utf-8", "surrogatepass")) for part in ("text", "html"))
+    attached = sum(len(a["content"]) for a in request.get("attachments", []))
+    return bodies * 3 + attached * 78 // 76 + _HEADER_ROOM
+
+
 def needs_raw(request):
     return bool(request.get("attachments") or request.get("headers"))
 

@@ -9,11 +9,14 @@ from django.core.files.base import ContentFile
 from emailhub.aws.s3 import payload_storage
 
 
-def payload_store(*, email_id, request):
-    """Attributes to put on the email item for `request`."""
+def payload_store(*, email_id, request, room=None):
+    """Attributes to put on the email item for `request`: the request itself
+    when it is at most EMAILHUB_INLINE_PAYLOAD_BYTES (and `room`, the bytes
+    the item has left for it), else a reference to its copy in S3."""
     encoded = json.dumps(request, separators=(",", ":")).encode()
-    if len(encoded) <= settings.EMAILHUB_INLINE_PAYLOAD_BYTES:
-        return {"request": request}
+    limit = settings.EMAILHUB_INLINE_PAYLOAD_BYTES if room is None else min(room, settings.EMAILHUB_INLINE_PAYLOAD_BYTES)
+    if len(encoded) <= limit:
+        return {"request": request, "payload_bytes": len(encoded)}
     name = f"payloads/{email_id}.json"
     payload_storage().save(name, ContentFile(encoded))
     return {"payload_ref": name, "payload_bytes": len(encoded)}

@@ -2,7 +2,12 @@
 
 Validation errors carry a machine-readable `type` that the API returns as the
 error code: unknown_field, missing_field, invalid_address, header_injection,
-too_many_recipients, missing_body, invalid_attachment, invalid_tag, ..."""
+too_many_recipients, missing_body, invalid_attachment, invalid_tag, ...
+
+What passes here is what the worker, SES, SQS and DynamoDB can carry: every
+limit they impose is checked at the door, each with its own code, so that a
+202 can only end `sent` or parked, never in a loop or a 503. The limits and
+where they come from are next to each check."""
 
 import base64
 import binascii
@@ -18,21 +23,59 @@ from emailhub.addresses import InvalidAddress, has_line_break, parse_mailbox
 # The codes our validators raise; the API passes them through as error codes.
 ERROR_CODES = {
     "invalid_address", "header_injection", "too_many_recipients", "missing_body", "missing_field",
-    "invalid_attachment", "invalid_tag", "invalid_header",
+    "invalid_attachment", "invalid_tag", "invalid_header", "control_character", "too_many_tags",
+    "forbidden_header", "too_many_headers", "too_many_reply_to", "field_too_long",
 }
+# SES message tags (MessageTag in the SES API reference): names and values of
+# 1-256 ASCII letters, digits, '_' or '-', and at most 50 tags on one email.
+# Emailhub adds no tags of its own (SES's automatic `ses:*` tags do not count).
 _TAG = re.compile(r"^[A-Za-z0-9_\-]{1,256}$")
+MAX_TAGS = 50
 _HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # printable ASCII except ':'
 _CONTENT_TYPE = re.compile(r"^[\w.+\-]+/[\w.+\-]+$")
+# RFC 5322's line limit: a header field (subject, one address with its display
+# name, a header value) longer than this is refused rather than folded.
+MAX_HEADER_CHARS = 998
+MAX_HEADERS = 50
+MAX_REPLY_TO = 50
 # Headers the message builder sets itself; a request may not override them.
 RESERVED_HEADERS = {
     "from", "to", "cc", "bcc", "subject", "reply-to", "sender", "date", "message-id",
-    "mime-version", "content-type", "content-transfer-encoding", "return-path",
+    "mime-version", "content-type", "content-transfer-encoding",
 }
+# Headers SES or the receiving servers act on: SES honours X-SES-* (the
+# configuration set, message tags, source ARN: a client could route around
+# event tracking and the suppression list); trace, authentication and
+# envelope headers are the receiving servers' to write (Received, DKIM, ARC,
+# Return-Path, ...); Resent-* and Content-* change what the message is.
+FORBIDDEN_HEADERS = {
+    "return-path", "received", "received-spf", "dkim-signature", "domainkey-signature",
+    "authentication-results", "delivered-to", "x-original-to", "envelope-to", "errors-to",
+    "feedback-id", "bounces-to", "x-failed-recipients",
+}
+FORBIDDEN_HEADER_PREFIXES = ("x-ses-", "x-amz-", "arc-", "resent-", "content-")
+# Every control character but tab, and the Unicode line/paragraph separators:
+# Python's email package splits header values on str.splitlines(), which breaks
+# on \v, \f, \x1c-\x1e and \x85 as well as CR/LF (so "Order\vX-Injected: yes"
+# fails the MIME build on every attempt), and NUL or DEL would reach SES raw.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _no_line_breaks(value):
-    if isinstance(value, str) and has_line_break(value):
-        raise PydanticCustomError("header_injection", "Line breaks are not allowed in header fields.")
+    if isinstance(value, str):
+        if has_line_break(value):
+            raise PydanticCustomError("header_injection", "Line breaks are not allowed in header fields.")
+        if _CONTROL.search(value):
+            raise PydanticCustomError(
+                "control_character", "Control characters (other than tab) are not allowed in header fields.")
+    return value
+
+
+def _header_text(value):
+    _no_line_breaks(value)
+    if isinstance(value, str) and len(value) > MAX_HEADER_CHARS:
+        raise PydanticCustomError("field_too_long", "A header field is at most {limit} characters.",
+                                  {"limit": MAX_HEADER_CHARS})
     return value
 
 
@@ -43,14 +86,14 @@ def _as_list(value):
 
 
 def _mailbox(value):
-    _no_line_breaks(value)
+    _header_text(value)
     try:
         return str(parse_mailbox(value))
     except InvalidAddress as err:
         raise PydanticCustomError("invalid_address", str(err)) from err
 
 
-HeaderText = Annotated[str, BeforeValidator(_no_line_breaks)]
+HeaderText = Annotated[str, BeforeValidator(_header_text)]
 MailboxStr = Annotated[str, BeforeValidator(_mailbox)]
 # One address or a list: the schema says so, the validator makes it a list.
 MailboxList = Annotated[
@@ -102,6 +145,9 @@ class SendEmailIn(Strict):
     @field_validator("tags")
     @classmethod
     def _tags(cls, tags):
+        if len(tags) > MAX_TAGS:
+            raise PydanticCustomError("too_many_tags", "{count} tags; SES takes at most {limit} on one email.",
+                                      {"count": len(tags), "limit": MAX_TAGS})
         for name, value in tags.items():
             if not _TAG.match(name) or not _TAG.match(value):
                 raise PydanticCustomError(
@@ -112,11 +158,18 @@ class SendEmailIn(Strict):
     @field_validator("headers")
     @classmethod
     def _headers(cls, headers):
+        if len(headers) > MAX_HEADERS:
+            raise PydanticCustomError("too_many_headers", "{count} headers; at most {limit}.",
+                                      {"count": len(headers), "limit": MAX_HEADERS})
         for name, value in headers.items():
             _no_line_breaks(name)
-            _no_line_breaks(value)
-            if not _HEADER_NAME.match(name) or name.lower() in RESERVED_HEADERS:
+            _header_text(value)
+            lowered = name.lower()
+            if not _HEADER_NAME.match(name) or lowered in RESERVED_HEADERS:
                 raise PydanticCustomError("invalid_header", f"Header {name!r} cannot be set.")
+            if lowered in FORBIDDEN_HEADERS or lowered.startswith(FORBIDDEN_HEADER_PREFIXES):
+                raise PydanticCustomError(
+                    "forbidden_header", f"Header {name!r} is for SES or the receiving servers to set.")
         return headers
 
     @model_validator(mode="after")
@@ -130,6 +183,9 @@ class SendEmailIn(Strict):
                 "too_many_recipients", "{total} recipients; at most {limit} in to, cc and bcc together.",
                 {"total": total, "limit": limit},
             )
+        if len(self.reply_to) > MAX_REPLY_TO:
+            raise PydanticCustomError("too_many_reply_to", "At most {limit} reply_to addresses.",
+                                      {"limit": MAX_REPLY_TO})
         if not (self.text or self.html):
             raise PydanticCustomError("missing_body", "Give 'text', 'html' or both.")
         return self

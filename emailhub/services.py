@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from email.errors import MessageError
 
 from django.conf import settings
 
@@ -19,12 +20,13 @@ from emailhub import model, pacing
 from emailhub.addresses import parse_mailbox
 from emailhub.aws import dynamodb, ses, sqs
 from emailhub.emails import email_get, email_item, email_transition, event, recipient_items
+from emailhub.faults import fault_point
 from emailhub.errors import (
     AwsUnavailable, ConditionFailed, EmailBusy, EmailhubError, EnqueueFailed, IdempotencyConflict, SendError,
-    Suppressed, TransactionConflict, UnverifiedIdentities,
+    Suppressed, TooLarge, TransactionConflict, UnverifiedIdentities,
 )
 from emailhub.identities import identities_check_sandbox
-from emailhub.messages import ses_arguments
+from emailhub.messages import SES_MAX_MESSAGE_BYTES, encoded_size_bound, ses_arguments
 from emailhub.payloads import payload_load, payload_store
 from emailhub.stats import stats_record
 from emailhub.suppression import suppressed_among, suppression_checks
@@ -39,6 +41,8 @@ class Accepted:
     # The keys of the items written beside the email (recipient items, the
     # idempotency record), so a failed enqueue can undo the acceptance.
     companions: tuple = ()
+    # The request, when the outbox message can carry it (see OUTBOX_REQUEST_BYTES).
+    request: dict = None
 
 
 # --- accepting ---------------------------------------------------------------
@@ -59,7 +63,7 @@ def email_send(*, request, api_key_prefix, idempotency_key=None):
         _enqueue_if_queued(email_id)
         return accepted
     try:
-        outbox_enqueue(email_id=email_id)
+        outbox_enqueue(email_id=email_id, request=accepted.request)
     except EmailhubError as err:
         if _withdraw(accepted):
             raise EnqueueFailed("The outbox queue is unavailable; nothing was accepted. Retry later.") from err
@@ -72,6 +76,9 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
     with its recipient items, its idempotency record and a suppression check
     per recipient. The caller puts it on the outbox."""
     request = {**request, "sender": request.get("sender") or settings.EMAILHUB_DEFAULT_FROM}
+    if encoded_size_bound(request) > SES_MAX_MESSAGE_BYTES:
+        raise TooLarge(f"Once MIME-encoded this email could be over SES's {SES_MAX_MESSAGE_BYTES // 2**20} MB "
+                       "message limit; send smaller bodies or attachments.", code="message_too_large")
     recipients = request_recipients(request)
     try:
         identities_check_sandbox(sender=parse_mailbox(request["sender"]).address, recipients=recipients)
@@ -86,9 +93,10 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
     email_id = model.new_email_id(moment)
     expires_at = model.epoch(moment + timedelta(days=settings.EMAILHUB_RETENTION_DAYS))
     body = {"id": email_id, "status": model.QUEUED, "created_at": model.iso(moment)}
+    summary = _summary(request)
+    payload = payload_store(email_id=email_id, request=request, room=_payload_room(summary))
     item = email_item(
-        email_id=email_id, moment=moment, summary=_summary(request), expires_at=expires_at,
-        payload=payload_store(email_id=email_id, request=request),
+        email_id=email_id, moment=moment, summary=summary, expires_at=expires_at, payload=payload,
         api_key_prefix=api_key_prefix, idempotency_key=idempotency_key, extra=extra,
     )
     companions = recipient_items(email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at)
@@ -113,7 +121,25 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
         if blocked:
             raise Suppressed(blocked) from err
         raise
-    return Accepted(body=body, companions=tuple(companion_keys))
+    carried = request if "request" in payload and payload["payload_bytes"] <= OUTBOX_REQUEST_BYTES else None
+    return Accepted(body=body, companions=tuple(companion_keys), request=carried)
+
+
+# DynamoDB items are at most 400 KB; the email item keeps 100 KB of it for
+# its timeline and bookkeeping, and its summary is copied into two indexes.
+ITEM_BUDGET_BYTES = 300 * 1024
+SUMMARY_MAX_BYTES = 128 * 1024
+
+
+def _payload_room(summary):
+    """The bytes the email item has left for an inline request once the
+    summary is in; a larger request goes to S3. The schema's limits keep a
+    summary under ~90 KB, so SUMMARY_MAX_BYTES is a guard, not a rule."""
+    size = len(json.dumps(summary, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    if size > SUMMARY_MAX_BYTES:
+        raise TooLarge(f"The email's addresses, subject and tags come to {size} bytes; at most "
+                       f"{SUMMARY_MAX_BYTES} fit beside it in DynamoDB's 400 KB item.", code="item_too_large")
+    return ITEM_BUDGET_BYTES - size
 
 
 def _suppression_checks(recipients, writes):
@@ -240,20 +266,52 @@ def _withdraw(accepted):
     return True
 
 
-def outbox_enqueue(*, email_id, delay_seconds=0):
-    return sqs.send(settings.EMAILHUB_OUTBOX_QUEUE, {"email_id": email_id}, delay_seconds=delay_seconds)
+# An outbox message carries the request (when it is inline and this small) so
+# the worker builds the email before it reads or claims anything; SQS bills
+# every 64 KiB of a message.
+OUTBOX_REQUEST_BYTES = 60 * 1024
+
+
+def outbox_enqueue(*, email_id, delay_seconds=0, request=None):
+    body = {"email_id": email_id}
+    if request is not None:
+        body["request"] = request
+    return sqs.send(settings.EMAILHUB_OUTBOX_QUEUE, body, delay_seconds=delay_seconds)
 
 
 # --- delivering --------------------------------------------------------------
 
-def email_deliver(*, email_id):
+def email_deliver(*, email_id, request=None):
     """Send one email from the outbox. Returns what happened: "sent",
-    "retrying", "failed", "duplicate" or "missing". Raises EmailBusy when
-    another worker holds the email, AwsUnavailable when AWS is unreachable:
-    in both cases the outbox message must be tried again."""
+    "retrying", "failed", "deferred", "duplicate" or "missing". Raises
+    EmailBusy when another worker holds the email, AwsUnavailable when AWS is
+    unreachable: in both cases the outbox message must be tried again.
+
+    The email is claimed (`sending`) only right before the SES call, once its
+    request is loaded, its MIME built and its pacing slot taken: a crash
+    before the claim leaves it as it was, to be tried again, so a stale
+    `sending` means only "SES may have sent it". Any error before the claim
+    uses an attempt, so nothing can loop for ever. `request` is the one the
+    outbox message carried, if any (the stored one otherwise)."""
     if _quota_used_up():
         return _defer(email_id, expect_statuses=model.CLAIMABLE,
                       reason="The account's 24-hour SES sending quota is used up.")
+    email = None
+    if request is None:
+        email = email_get(email_id)
+        if email is None or email["status"] not in model.CLAIMABLE:
+            return _not_claimable(email_id, email)
+    try:
+        if request is None:
+            request = payload_load(email=email)
+        arguments = ses_arguments(request=request, sender=request.get("sender") or email["summary"]["sender"],
+                                  configuration_set=settings.EMAILHUB_SES_CONFIGURATION_SET)
+        recipients = len(arguments["to"]) + len(arguments["cc"]) + len(arguments["bcc"])
+        # Right before the call, so the pace SES sees is the pace the bucket keeps.
+        pacing.wait_for_slot(recipients=recipients)
+    except Exception as err:  # noqa: BLE001 - every error uses an attempt (see _preparation_error)
+        return _attempt_failed(email_id, _preparation_error(err))
+    fault_point("before_claim")
     claim_id = uuid.uuid4().hex
     moment = model.now()
     try:
@@ -265,31 +323,43 @@ def email_deliver(*, email_id):
         )
     except ConditionFailed:
         return _not_claimable(email_id)
-    return _attempt(email, claim_id)
+    fault_point("after_claim")
+    return _send(email, claim_id, arguments, recipients)
 
 
-def _attempt(email, claim_id):
-    attempt = email["attempts"]
+def _preparation_error(err):
+    """What an error before the claim means, as a SendError: AWS out of reach
+    (S3, say) and anything unforeseen are transient, tried again with
+    backoff; a request that cannot be built into an email is permanent."""
+    if isinstance(err, AwsUnavailable):
+        return SendError(err.message, code=err.code, kind=ses.TRANSIENT)
+    if isinstance(err, (KeyError, ValueError, TypeError, MessageError)):
+        return SendError(f"The stored request cannot be built into an email: {type(err).__name__}: {err}",
+                         code="invalid_message", kind=ses.PERMANENT)
+    logger.exception("Unexpected error while preparing an email")
+    return SendError(f"Unexpected error before sending: {type(err).__name__}: {err}",
+                     code="internal_error", kind=ses.TRANSIENT)
+
+
+def _attempt_failed(email_id, err):
+    """Count an attempt that failed before its claim (nothing was sent): retry
+    with backoff, or fail and park once attempts run out or the error is permanent."""
+    moment = model.now()
     try:
-        arguments = ses_arguments(
-            request=payload_load(email=email), sender=email["summary"]["sender"],
-            configuration_set=settings.EMAILHUB_SES_CONFIGURATION_SET,
+        email = email_transition(
+            email_id, to_status=model.RETRYING, expect_statuses=model.CLAIMABLE, moment=moment,
+            increments={"attempts": 1}, remove_attrs=("claim_id", "lease_until"),
         )
-    except (KeyError, ValueError, TypeError) as err:
-        # Only a corrupt stored request gets here; sending again cannot help.
-        failure = SendError(f"The stored request cannot be built into an email: {err}",
-                            code="invalid_message", kind=ses.PERMANENT)
-        return _fail(email, claim_id, failure, attempt)
-    except BaseException:
-        _release(email, claim_id)  # S3 unreachable, say: nothing was sent, hand the email back
-        raise
-    recipients = len(arguments["to"]) + len(arguments["cc"]) + len(arguments["bcc"])
-    try:
-        # Right before the call, so the pace SES sees is the pace the bucket keeps.
-        pacing.wait_for_slot(recipients=recipients)
-    except BaseException:
-        _release(email, claim_id)
-        raise
+    except ConditionFailed:
+        return _not_claimable(email_id)
+    attempt = email["attempts"]
+    if err.kind == ses.TRANSIENT and attempt < settings.EMAILHUB_MAX_ATTEMPTS:
+        return _retry(email, None, err, attempt, expect_statuses=(model.RETRYING,))
+    return _fail(email, None, err, attempt, expect_statuses=(model.RETRYING,))
+
+
+def _send(email, claim_id, arguments, recipients):
+    attempt = email["attempts"]
     try:
         message_id = ses.send(**arguments)
     except SendError as err:
@@ -298,6 +368,13 @@ def _attempt(email, claim_id):
         if err.kind == ses.TRANSIENT and attempt < settings.EMAILHUB_MAX_ATTEMPTS:
             return _retry(email, claim_id, err, attempt)
         return _fail(email, claim_id, err, attempt)
+    except Exception as err:  # noqa: BLE001 - not in the error table: SES may have sent it
+        logger.exception("email %s: unexpected error from the SES call", email["id"])
+        unknown = SendError(f"The SES call ended in an unexpected error ({type(err).__name__}: {err}); it may "
+                            "or may not have been sent. Check with the recipient before resending.",
+                            code="outcome_unknown", kind=ses.UNKNOWN)
+        return _fail(email, claim_id, unknown, attempt)
+    fault_point("after_ses_call")
     pacing.count_sent(recipients=recipients)
     _record_sent(email, claim_id, attempt, message_id)
     return "sent"
@@ -326,15 +403,6 @@ def _record_sent(email, claim_id, attempt, message_id):
                 raise
             time.sleep(0.2 * 2 ** try_number)
     stats_record(outcome=model.SENT, moment=moment)
-
-
-def _release(email, claim_id):
-    """Give a claimed email back (status `retrying`, the attempt refunded)."""
-    try:
-        email_transition(email["id"], to_status=model.RETRYING, claim_id=claim_id, moment=model.now(),
-                         increments={"attempts": -1}, remove_attrs=("claim_id", "lease_until"))
-    except EmailhubError:
-        logger.exception("email %s: could not release the claim; the lease will expire", email["id"])
 
 
 def _quota_used_up():
@@ -366,8 +434,14 @@ def _defer(email_id, *, reason, claim_id=None, expect_statuses=None, refund=Fals
     return "deferred"
 
 
+# An error's message as recorded: enough for a human, small enough that the
+# timeline of every attempt stays far inside DynamoDB's item limit.
+ERROR_MESSAGE_CHARS = 1000
+
+
 def _error(err, attempt, moment):
-    return {"code": err.code, "message": err.message, "kind": err.kind, "attempt": attempt, "at": model.iso(moment)}
+    message = err.message if len(err.message) <= ERROR_MESSAGE_CHARS else err.message[:ERROR_MESSAGE_CHARS] + "…"
+    return {"code": err.code, "message": message, "kind": err.kind, "attempt": attempt, "at": model.iso(moment)}
 
 
 def retry_delay(attempt):
@@ -378,14 +452,15 @@ def retry_delay(attempt):
     return int(ceiling / 2 + random.uniform(0, ceiling / 2))
 
 
-def _retry(email, claim_id, err, attempt):
+def _retry(email, claim_id, err, attempt, expect_statuses=None):
     moment = model.now()
     delay = retry_delay(attempt)
+    error = _error(err, attempt, moment)
     email_transition(
-        email["id"], to_status=model.RETRYING, claim_id=claim_id, moment=moment,
-        events=[event("attempt_failed", moment, attempt=attempt, code=err.code, message=err.message,
+        email["id"], to_status=model.RETRYING, claim_id=claim_id, expect_statuses=expect_statuses, moment=moment,
+        events=[event("attempt_failed", moment, attempt=attempt, code=err.code, message=error["message"],
                       kind=err.kind, retry_in_seconds=delay)],
-        set_attrs={"last_error": _error(err, attempt, moment),
+        set_attrs={"last_error": error,
                    "next_attempt_at": model.iso(moment + timedelta(seconds=delay))},
         remove_attrs=("claim_id", "lease_until"),
     )
@@ -402,7 +477,7 @@ def _fail(email, claim_id, err, attempt, expect_statuses=None):
     error = _error(err, attempt, moment)
     if exhausted:
         error = {**error, "code": "attempts_exhausted",
-                 "message": f"Gave up after {attempt} attempts; last error {err.code}: {err.message}"}
+                 "message": f"Gave up after {attempt} attempts; last error {err.code}: {error['message']}"}
     email_transition(
         email["id"], to_status=model.FAILED, claim_id=claim_id,
         expect_statuses=expect_statuses, moment=moment,
@@ -417,26 +492,29 @@ def _fail(email, claim_id, err, attempt, expect_statuses=None):
 
 
 def email_park(*, email):
-    """Put a failed email on the dead-letter queue with everything a human
-    needs to judge it, then record where it went."""
+    """Put a failed email on the dead-letter queue, then record where it went.
+    The message is small whatever the email (its id, its error, its attempts:
+    well under SQS's 256 KiB); the request and summary stay in DynamoDB or S3,
+    where the dashboard reads them."""
     body = {
         "email_id": email["id"],
         "error": email.get("last_error"),
         "attempts": email.get("attempts", 0),
         "failed_at": email.get("failed_at"),
-        "summary": email["summary"],
     }
-    body.update({"request": email["request"]} if "request" in email else {"payload_ref": email["payload_ref"]})
+    fault_point("during_park")
     message_id = sqs.send(settings.EMAILHUB_DLQ, body)
+    fault_point("after_park")
     moment = model.now()
     email_transition(email["id"], moment=moment, set_attrs={"dlq_message_id": message_id},
                      events=[event("parked", moment, dlq_message_id=message_id)])
     return message_id
 
 
-def _not_claimable(email_id):
-    """The claim lost: decide what the outbox message means now."""
-    email = email_get(email_id)
+def _not_claimable(email_id, email=None):
+    """The email cannot be claimed (`email`, if already read): decide what the
+    outbox message means now."""
+    email = email or email_get(email_id)
     if email is None:
         logger.warning("Outbox message for unknown email %s dropped", email_id)
         return "missing"

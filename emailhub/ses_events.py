@@ -29,6 +29,31 @@ class EventNotMatched(EmailhubError):
     code = "event_not_matched"
 
 
+EVENT_RETRY_MAX_SECONDS = 60
+
+
+def event_retry_later(*, receipt_handle, receive_count, error):
+    """An event that found no email yet (`EventNotMatched`: SES can publish
+    before the worker has written the message id it answered with) comes
+    back in EMAILHUB_EVENT_RETRY_SECONDS, doubling per receive up to a minute,
+    instead of after the events queue's visibility timeout. Other errors
+    keep the queue's timeout. Returns the delay set, or None."""
+    from django.conf import settings
+
+    from emailhub.aws import sqs
+
+    if not isinstance(error, EventNotMatched) or not receipt_handle:
+        return None
+    delay = min(EVENT_RETRY_MAX_SECONDS, settings.EMAILHUB_EVENT_RETRY_SECONDS * 2 ** max(0, receive_count - 1))
+    try:
+        sqs.change_visibility(settings.EMAILHUB_EVENTS_QUEUE, receipt_handle, delay)
+    except EmailhubError as err:
+        logger.warning("Could not bring an early SES event back sooner (%s); it waits out the queue's timeout",
+                       err.message)
+        return None
+    return delay
+
+
 def notification_parse(body):
     """(dedupe id, SES event) from an events-queue message body: an SNS
     envelope, or the raw event when the subscription delivers raw."""

@@ -193,6 +193,12 @@ EMAILHUB_STUCK_QUEUED_MINUTES = env_int("EMAILHUB_STUCK_QUEUED_MINUTES", 15)
 EMAILHUB_STUCK_SENT_HOURS = env_int("EMAILHUB_STUCK_SENT_HOURS", 6)
 EMAILHUB_STUCK_LOOKBACK_DAYS = env_int("EMAILHUB_STUCK_LOOKBACK_DAYS", 3)
 EMAILHUB_RESEND_PAUSE_SECONDS = float(env("EMAILHUB_RESEND_PAUSE_SECONDS", "0.5"))
+# An SES event for an email whose send is not recorded yet is tried again after
+# about this long (doubling per receive, at most 60 s), not the queue's timeout.
+EMAILHUB_EVENT_RETRY_SECONDS = env_int("EMAILHUB_EVENT_RETRY_SECONDS", 2)
+# Crash drills only (emailhub/faults.py): the worker step at which the process
+# kills itself. Never honoured in production.
+EMAILHUB_FAULT_POINT = "" if PRODUCTION else env("EMAILHUB_FAULT_POINT", "")
 
 # --- Staff -------------------------------------------------------------------
 # A change to an account (deactivation, role) reaches other processes within this.

@@ -27,9 +27,10 @@ class BatchFailed(Exception):
     skipped by the services' conditional writes."""
 
 
-def _process(records, parse, handle):
+def _process(records, parse, handle, later=None):
     """Run `handle(parse(body))` per record; returns the messageIds to try
-    again. A body `parse` cannot read is dropped (logged): retrying cannot fix it."""
+    again (after `later(record, error)`, when given, for a project error).
+    A body `parse` cannot read is dropped (logged): retrying cannot fix it."""
     from emailhub.errors import EmailhubError
 
     retry = []
@@ -44,6 +45,8 @@ def _process(records, parse, handle):
         except EmailhubError as err:
             logger.warning("%s: will retry the message (%s: %s)", record.get("messageId"), err.code, err.message)
             retry.append(record["messageId"])
+            if later:
+                later(record, err)
         except Exception:
             logger.exception("%s: unexpected error, message left for redelivery", record.get("messageId"))
             retry.append(record["messageId"])
@@ -51,13 +54,15 @@ def _process(records, parse, handle):
 
 
 def _outbox_parse(body):
-    return json.loads(body)["email_id"]
+    message = json.loads(body)
+    return message["email_id"], message.get("request")
 
 
-def _deliver(email_id):
+def _deliver(parsed):
     from emailhub.services import email_deliver
 
-    return f"email {email_id}: {email_deliver(email_id=email_id)}"
+    email_id, request = parsed
+    return f"email {email_id}: {email_deliver(email_id=email_id, request=request)}"
 
 
 def _events_parse(body):
@@ -74,6 +79,13 @@ def _record_event(parsed):
     return f"SES {kind}: {ses_event_record(ses_event=ses_event, dedupe_id=dedupe_id)}"
 
 
+def _event_later(record, error):
+    from emailhub.ses_events import event_retry_later
+
+    event_retry_later(receipt_handle=record.get("receiptHandle"), error=error,
+                      receive_count=int(record.get("attributes", {}).get("ApproximateReceiveCount", 1)))
+
+
 def process_outbox_records(records):
     """Deliver each record's email; returns the messageIds to try again."""
     _django()
@@ -83,7 +95,7 @@ def process_outbox_records(records):
 def process_event_records(records):
     """Record each SES event; returns the messageIds to try again."""
     _django()
-    return _process(records, _events_parse, _record_event)
+    return _process(records, _events_parse, _record_event, later=_event_later)
 
 
 def _handler(process, event):

@@ -13,7 +13,9 @@ def test_accepted_email_is_sent_end_to_end(send, verified):
     assert response.status_code == 202
     body = response.json()
     assert body["status"] == "queued"
-    assert queue_messages("emailhub-outbox") == [{"email_id": body["id"]}]
+    # The message carries the (small) request, so the worker builds the email before claiming it.
+    [queued] = queue_messages("emailhub-outbox")
+    assert queued["email_id"] == body["id"] and queued["request"]["subject"] == "Your order"
 
     drain_outbox()
 

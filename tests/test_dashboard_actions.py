@@ -71,6 +71,34 @@ def test_concurrent_resends_make_one_child(send, verified, ses_failures):
     assert len(ses_sent()) == 1
 
 
+def test_two_staff_resending_the_same_emails_at_once_leave_nothing_on_the_dlq(send, verified, ses_failures,
+                                                                            settings):
+    """Each resend receives the DLQ while the other holds part of it: the one
+    that wins an email removes its message whoever saw it, the loser leaves none."""
+    import threading
+
+    from emailhub.resends import emails_resend
+
+    settings.EMAILHUB_RESEND_PAUSE_SECONDS = 0
+    ids = failed_emails(send, ses_failures, 16)
+    assert len(queue_messages("emailhub-dlq")) == 16
+    results, barrier = [], threading.Barrier(2)
+
+    def resend(order):
+        barrier.wait()
+        results.extend(emails_resend(email_ids=order, actor="t"))
+
+    threads = [threading.Thread(target=resend, args=(order,)) for order in (ids, ids[::-1])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.email_id for r in results if r.outcome == "resent") == sorted(ids)
+    assert queue_messages("emailhub-dlq") == []
+    drain_outbox(rounds=40)
+    assert len(ses_sent()) == 16
+
+
 def test_bulk_resend_of_all_failed_matching_a_filter(admin_client, send, verified, ses_failures, settings):
     from emailhub.identities import identity_verify
 

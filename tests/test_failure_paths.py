@@ -45,7 +45,7 @@ def test_connection_refused_is_retried(accepted, monkeypatch):
     assert email["status"] == "sent" and email["attempts"] == 2 and len(ses_sent()) == 1
 
 
-def test_payload_unreadable_before_sending_hands_the_email_back(send, verified, settings, monkeypatch):
+def test_payload_unreadable_uses_an_attempt_and_is_retried(send, verified, settings, monkeypatch):
     from emailhub import services
 
     settings.EMAILHUB_INLINE_PAYLOAD_BYTES = 10  # the request goes to S3
@@ -56,12 +56,14 @@ def test_payload_unreadable_before_sending_hands_the_email_back(send, verified, 
     import json
 
     record = {"messageId": "m", "body": json.dumps({"email_id": email_id})}
-    assert process_outbox_records([record]) == ["m"]
+    assert process_outbox_records([record]) == []  # handled: a retry is on the outbox
     email = email_get(email_id)
-    assert email["status"] == "retrying" and email["attempts"] == 0 and "claim_id" not in email
+    assert email["status"] == "retrying" and email["attempts"] == 1 and "claim_id" not in email
+    assert email["last_error"]["code"] == "aws_unavailable"
     monkeypatch.setattr(services, "payload_load", real)
-    assert process_outbox_records([record]) == []
-    assert email_get(email_id)["status"] == "sent" and len(ses_sent()) == 1
+    drain_outbox()
+    email = email_get(email_id)
+    assert email["status"] == "sent" and email["attempts"] == 2 and len(ses_sent()) == 1
 
 
 def test_recording_sent_is_retried_after_ses_accepted(accepted, monkeypatch):
@@ -145,9 +147,9 @@ def test_root_leads_to_the_dashboard(client, aws):
     assert response.status_code == 302 and response["Location"] == "/admin/"
 
 
-def test_unexpected_error_before_sending_never_strands_the_email(accepted, monkeypatch):
-    """A bug between the claim and the SES call must not leave the email `sending`
-    (which would later read as "SES may have sent it")."""
+def test_unexpected_error_before_sending_uses_an_attempt(accepted, monkeypatch):
+    """A bug before the SES call must not leave the email `sending` (which would
+    later read as "SES may have sent it"), nor loop without using attempts."""
     import json
 
     from emailhub import services
@@ -158,8 +160,10 @@ def test_unexpected_error_before_sending_never_strands_the_email(accepted, monke
 
     monkeypatch.setattr(services.pacing, "wait_for_slot", broken)
     record = {"messageId": "m", "body": json.dumps({"email_id": accepted})}
-    assert process_outbox_records([record]) == ["m"]
+    assert process_outbox_records([record]) == []
     email = email_get(accepted)
-    assert email["status"] == "retrying" and email["attempts"] == 0 and ses_sent() == []
+    assert email["status"] == "retrying" and email["attempts"] == 1 and ses_sent() == []
+    assert email["last_error"]["code"] == "internal_error" and "RuntimeError: a bug" in email["last_error"]["message"]
     monkeypatch.undo()
-    assert process_outbox_records([record]) == [] and email_get(accepted)["status"] == "sent"
+    drain_outbox()
+    assert email_get(accepted)["status"] == "sent" and len(ses_sent()) == 1

@@ -126,3 +126,29 @@ def test_identity_notifications_use_notification_type(sent_email):
     event["notificationType"] = event.pop("eventType")
     deliver(sns_record(event, "n1"))
     assert email_get(email_id)["status"] == "delivered"
+
+
+def test_an_early_event_comes_back_within_seconds(sent_email, settings):
+    """SES can publish before the worker has recorded the message id it
+    answered with: the event is tried again in seconds, not after the events
+    queue's 180-second visibility timeout."""
+    import time
+
+    from emailhub import model
+    from emailhub.aws import sqs
+    from emailhub.emails import email_transition
+    from emailhub.local.poller import poll_events_once
+
+    settings.EMAILHUB_EVENT_RETRY_SECONDS = 1
+    email_id, _ = sent_email
+    envelope = json.loads(sns_record(ses_event("delivery", "early-1"), "e1")["body"])
+    sqs.send(settings.EMAILHUB_EVENTS_QUEUE, envelope)
+    assert poll_events_once(wait_seconds=0) == 1  # not matched yet: left on the queue
+    assert email_get(email_id)["status"] == "sent"
+    # Now the worker records the message id SES answered with.
+    email_transition(email_id, moment=model.now(), set_attrs={"ses_message_id": "early-1"})
+    deadline = time.monotonic() + 5
+    while email_get(email_id)["status"] != "delivered" and time.monotonic() < deadline:
+        poll_events_once(wait_seconds=1)
+    assert email_get(email_id)["status"] == "delivered"
+    assert time.monotonic() < deadline

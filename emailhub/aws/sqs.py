@@ -136,6 +136,12 @@ def send_batch(queue, bodies):
     return failed
 
 
+def change_visibility(queue, receipt_handle, seconds):
+    """Make one received message visible again after `seconds` (0 to 43200)."""
+    _sqs("change_message_visibility", QueueUrl=queue_url(queue), ReceiptHandle=receipt_handle,
+         VisibilityTimeout=int(seconds))
+
+
 def release(queue, receipt_handles):
     """Make received messages visible again at once (the end of a peek)."""
     return _batched("change_message_visibility_batch", queue,

@@ -2,13 +2,21 @@
 long-polls a queue and hands every batch to the same function the Lambda calls."""
 
 import logging
+import os
 import threading
+import time
 
-from django.conf import settings
+if __name__ == "__main__":  # run as a process of its own: set Django up first
+    import django
 
-from emailhub.aws import sqs
-from emailhub.errors import EmailhubError
-from emailhub.worker import process_event_records, process_outbox_records
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emailhub.settings")
+    django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from emailhub.aws import sqs  # noqa: E402
+from emailhub.errors import EmailhubError  # noqa: E402
+from emailhub.worker import process_event_records, process_outbox_records  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +74,36 @@ def OutboxPoller(*, wait_seconds=1):  # noqa: N802 - reads like the class it ret
 
 def EventsPoller(*, wait_seconds=1):  # noqa: N802
     return Poller(poll_events_once, name="events-poller", wait_seconds=wait_seconds)
+
+
+def outbox_empty():
+    depth = sqs.depth(settings.EMAILHUB_OUTBOX_QUEUE)
+    return not (depth["ready"] or depth["delayed"] or depth["in_flight"])
+
+
+def run_until_empty(*, max_seconds):
+    """Work the outbox until nothing is left on it (ready, delayed or in
+    flight) or `max_seconds` have passed. Returns True when it emptied."""
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline:
+        if not poll_once(wait_seconds=1) and outbox_empty():
+            return True
+    return False
+
+
+def main(argv=None):
+    """`python -m emailhub.local.poller [--max-seconds N]`: the outbox worker
+    as a process of its own, until the outbox is empty (crash drills start it
+    with EMAILHUB_FAULT_POINT set, kill it and start it again)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split("\n")[0])
+    parser.add_argument("--max-seconds", type=float, default=60)
+    args = parser.parse_args(argv)
+    return 0 if run_until_empty(max_seconds=args.max_seconds) else 1
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
