@@ -11,6 +11,10 @@ from urllib.parse import urlparse
 
 _WRITE_LOCK = threading.RLock()
 _ATOMIC_METHODS = ("put_item", "update_item", "delete_item", "transact_write_items", "get_item")
+# Reads hand back moto's live item objects, serialised after the backend
+# returns: a concurrent update then changes a dict while it is being read
+# ("dictionary changed size during iteration"). They return copies, made under the lock.
+_COPIED_READS = ("get_item",)
 
 
 class _CopyOncePerTransaction:
@@ -61,9 +65,10 @@ def make_dynamodb_atomic():
             continue
 
         @functools.wraps(original)
-        def locked(self, *args, _original=original, **kwargs):
+        def locked(self, *args, _original=original, _copied=name in _COPIED_READS, **kwargs):
             with _WRITE_LOCK:
-                return _original(self, *args, **kwargs)
+                result = _original(self, *args, **kwargs)
+                return copy.deepcopy(result) if _copied else result
 
         locked._emailhub_atomic = True
         setattr(DynamoDBBackend, name, locked)
