@@ -1,12 +1,13 @@
 """The admin's sign-in form, with the login throttle and the second factor.
 
-The lock is checked before the password, so a locked username or address
-costs no hashing and learns nothing; every refusal (wrong password, unknown
-username, wrong or missing code) counts one failure and reads the same.
+An attempt is reserved against the username and the address before the
+password is checked, so a locked (or spent) username or address costs no
+hashing, learns nothing, and parallel guesses cannot outrun the count. Every
+refusal (wrong password, unknown username, wrong or missing code) reads the same.
 """
 
 from django import forms
-from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.forms import AdminAuthenticationForm, AdminPasswordChangeForm
 from django.core.exceptions import ValidationError
 
 from emailhub.audit import audit_record
@@ -15,7 +16,7 @@ from emailhub.staff.accounts import username_normalize
 from emailhub.staff.mfa import mfa_verify
 
 REFUSED = ("Please enter the correct username and password (and the code from your authenticator "
-           "app if you use one). Both fields may be case-sensitive.")
+           "app if you use one). Passwords are case-sensitive.")
 
 
 class LoginForm(AdminAuthenticationForm):
@@ -39,16 +40,17 @@ class LoginForm(AdminAuthenticationForm):
             return self.cleaned_data  # the field errors say what is missing
         username = username_normalize(self.cleaned_data["username"])
         address = throttle.client_address(self.request)
-        lock = throttle.login_lock(username=username, address=address)
-        if lock:
-            raise ValidationError(lock.message, code="locked")
+        try:
+            throttle.login_attempt_begin(username=username, address=address)
+        except throttle.Locked as locked:
+            raise ValidationError(locked.lock.message, code="locked") from None
         try:
             super().clean()  # authenticate() and the admin's active-staff check
             self._second_factor()
         except ValidationError:
-            self._count_failure(username, address)
+            self._failed(username, address)
             raise
-        throttle.login_succeeded(username=username)
+        throttle.login_attempt_succeeded(username=username, address=address)
         audit_record(actor=username, action="login", target=username, outcome=f"signed in from {address}")
         return self.cleaned_data
 
@@ -58,10 +60,30 @@ class LoginForm(AdminAuthenticationForm):
             self.user_cache = None
             raise self.get_invalid_login_error()
 
-    def _count_failure(self, username, address):
-        lock = throttle.login_failed(username=username, address=address)
+    def _failed(self, username, address):
+        lock = throttle.login_attempt_failed(username=username, address=address)
         if lock:
             target = f"username {username}" if lock.kind == "user" else f"address {address}"
-            audit_record(actor=username or "(none)", action="login.locked", target=target,
-                         outcome=f"locked for {lock.minutes} minute(s) after repeated failed sign-ins from {address}")
+            audit_record(actor=f"sign-in from {address}", action="login.locked", target=target,
+                         outcome=f"locked for {lock.minutes} minute(s) after repeated failed sign-ins")
             raise ValidationError(lock.message, code="locked")
+
+
+class PasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's password change, with the old password's check throttled
+    like a sign-in: a borrowed session cannot guess its way to the password."""
+
+    def clean_old_password(self):
+        def right():
+            try:
+                super(PasswordChangeForm, self).clean_old_password()
+            except ValidationError:
+                return False
+            return True
+
+        try:
+            if throttle.guarded(right, username=self.user.get_username()):
+                return self.cleaned_data["old_password"]
+        except throttle.Locked as locked:
+            raise ValidationError(locked.lock.message, code="locked") from None
+        raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")

@@ -81,14 +81,15 @@ DEBUG = env_bool("DJANGO_DEBUG", not PRODUCTION)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 
 INSTALLED_APPS = [
+    # First, so its createsuperuser and changepassword (for DynamoDB accounts) stand in for Django's.
+    "dashboard.apps.DashboardConfig",
     "dashboard.apps.DashboardAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
-    "emailhub",
-    "dashboard.apps.DashboardConfig",
+    "emailhub",  # last: its ready() freezes what the apps loaded (emailhub/apps.py)
 ]
 
 MIDDLEWARE = [
@@ -127,6 +128,8 @@ DATABASES = {}
 AUTH_USER_MODEL = "emailhub.StaffUser"
 AUTHENTICATION_BACKENDS = ["emailhub.staff.backend.StaffBackend"]
 SESSION_ENGINE = "emailhub.staff.sessions"
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"  # where a sign-in lands when its `next` is missing or unsafe
 SESSION_COOKIE_AGE = env_int("EMAILHUB_SESSION_HOURS", 12) * 60 * 60
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -136,23 +136,71 @@ def test_five_failures_lock_a_username_for_the_window_then_it_opens(aws, monkeyp
     locked = _login(Client(), address="203.0.113.99")  # the right password, from elsewhere
     assert locked.status_code == 200 and "Too many failed sign-ins for this username" in locked.content.decode()
     [entry] = _audit("login.locked")
-    assert entry["target"] == "username alice"
+    assert entry["target"] == "username alice" and entry["actor"] == "sign-in from 203.0.113.4"
 
     clock[0] += 15 * 60 + 1
     assert _login(Client(), address="203.0.113.99").status_code == 302
 
 
+def _fail(times, username="bob", address="a"):
+    lock = None
+    for _ in range(times):
+        throttle.login_attempt_begin(username=username, address=address)
+        lock = throttle.login_attempt_failed(username=username, address=address)
+    return lock
+
+
 def test_a_repeated_lock_lasts_longer(aws, monkeypatch):
     clock = [1_800_000_000.0]
     monkeypatch.setattr(throttle.time, "time", lambda: clock[0])
-    first = throttle.login_failed(username="bob", address="a")
-    for _ in range(4):
-        first = throttle.login_failed(username="bob", address="a")
+    first = _fail(5)
     clock[0] = first.until + 1
-    for _ in range(5):
-        second = throttle.login_failed(username="bob", address="a")
+    second = _fail(5)
     assert first.until - 1_800_000_000 == 15 * 60
     assert second.until - clock[0] == 30 * 60
+
+
+def test_parallel_guesses_cannot_outrun_the_count(aws):
+    """Attempts reserve their place before any password is checked: with 16
+    in flight at once, only 5 get a password check."""
+    begun, refused = 0, 0
+    for _ in range(16):  # all begun before any finishes, as parallel requests would
+        try:
+            throttle.login_attempt_begin(username="ada", address="192.0.2.1")
+            begun += 1
+        except throttle.Locked:
+            refused += 1
+    assert (begun, refused) == (5, 11)
+    locks = [throttle.login_attempt_failed(username="ada", address="192.0.2.1") for _ in range(begun)]
+    assert [lock.kind for lock in locks if lock] == ["user"]
+
+
+def test_parallel_sign_ins_through_the_form(aws):
+    import threading
+
+    _staff()
+    answers = []
+
+    def attempt(n):
+        answers.append(_login(Client(), password="wrong", address=f"203.0.113.{n}").content.decode())
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    checked = [a for a in answers if "Please enter the correct username" in a]
+    assert len(checked) <= 4 and len(answers) == 12  # the 5th check locks and says so
+    assert _login(Client(), address="203.0.113.200").status_code == 200  # the right password waits too
+
+
+def test_an_admin_unlocks_a_locked_username(aws, admin_client):
+    _staff()
+    for n in range(5):
+        _login(Client(), password="wrong", address=f"203.0.113.{n}")
+    assert "locked" in admin_client.get("/admin/staff/alice/").content.decode()
+    admin_client.post("/admin/staff/alice/unlock/")
+    assert _login(Client(), address="203.0.113.99").status_code == 302
 
 
 def test_one_address_trying_many_usernames_is_locked(aws, settings):
@@ -252,3 +300,46 @@ def test_a_password_change_never_puts_back_what_an_admin_changed_meanwhile(aws):
     fresh = accounts.staff_get(username="alice")
     assert fresh.check_password("another long passphrase")
     assert fresh.role == VIEWER and not fresh.is_active
+
+
+def test_an_unsafe_next_lands_on_the_overview(aws):
+    _staff()
+    for target in ("//evil.example", "https://evil.example/", "/\\evil.example"):
+        response = Client().post(f"/admin/login/?next={target}", {"username": "alice", "password": STAFF_PASSWORD},
+                                 REMOTE_ADDR="198.51.100.8")
+        assert response.status_code == 302 and response["Location"] == "/admin/", target
+
+
+def test_guessing_the_old_password_in_a_borrowed_session_is_throttled(aws):
+    _staff()
+    client = Client()
+    _login(client)
+    for _ in range(5):
+        response = client.post("/admin/password_change/", {
+            "old_password": "guess", "new_password1": "a much longer new passphrase",
+            "new_password2": "a much longer new passphrase"})
+    assert "Too many failed sign-ins for this username" in response.content.decode()
+    response = client.post("/admin/password_change/", {
+        "old_password": STAFF_PASSWORD, "new_password1": "a much longer new passphrase",
+        "new_password2": "a much longer new passphrase"})
+    assert response.status_code == 200  # locked: even the right one waits
+    assert accounts.staff_get(username="alice").check_password(STAFF_PASSWORD)
+
+
+def test_an_admin_password_reset_lifts_the_lock(aws):
+    _staff()
+    for n in range(5):
+        _login(Client(), password="wrong", address=f"203.0.113.{n}")
+    password = accounts.staff_set_password(username="alice", actor="tests")
+    assert _login(Client(), password=password, address="203.0.113.50").status_code == 302
+
+
+def test_the_enrolment_qr_code_scales_to_its_box(aws):
+    from emailhub.staff.mfa import mfa_qr_svg
+
+    svg = mfa_qr_svg(secret=pyotp.random_base32(), username="a" * 150)
+    assert "viewBox" in svg and 'width="' not in svg.split(">")[0]
+
+
+def test_view_on_site_needs_the_orm_and_is_gone(admin_client):
+    assert admin_client.get("/admin/r/1/1/").status_code == 404

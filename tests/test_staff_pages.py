@@ -168,3 +168,49 @@ def test_staff_commands(aws):
 def test_staff_commands_refuse_clearly(aws, args, env, says):
     with pytest.raises(CommandError, match=says):
         _run(*args, env=env)
+
+
+def test_concurrent_demotions_always_leave_an_admin(admin_client):
+    import threading
+
+    for name in ("ada", "root2"):
+        accounts.staff_create(username=name, role=ADMIN, actor="tests", password=STAFF_PASSWORD)
+    refused = []
+
+    def demote(name):
+        try:
+            accounts.staff_set_role(username=name, role=VIEWER, actor="tests")
+        except accounts.StaffError as err:
+            refused.append(err.code)
+
+    threads = [threading.Thread(target=demote, args=(name,)) for name in ("admin", "ada", "root2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    admins = [u.username for u in accounts.staff_list() if u.role == ADMIN and u.is_active]
+    assert len(admins) >= 1
+    assert refused == ["last_admin"] * len(admins)  # every demotion not made was refused, none lost
+
+
+def test_an_admin_neither_resets_nor_deactivates_themselves_here(admin_client):
+    response = admin_client.post("/admin/staff/admin/password/", follow=True)
+    assert "Change your own password under" in response.content.decode()
+    response = admin_client.post("/admin/staff/admin/deactivate/", follow=True)
+    assert "You cannot deactivate yourself" in response.content.decode()
+    assert admin_client.get("/admin/").status_code == 200  # still signed in
+
+
+def test_django_createsuperuser_and_changepassword_work_on_dynamodb(aws, monkeypatch):
+    printed = _run("createsuperuser", "--username", "ops", "--noinput",
+                   env={"DJANGO_SUPERUSER_PASSWORD": "ops long passphrase"})
+    assert "Created staff user ops (admin)" in printed
+    assert accounts.staff_get(username="ops").check_password("ops long passphrase")
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": "a fresh long passphrase")
+    _run("changepassword", "ops")
+    assert accounts.staff_get(username="ops").check_password("a fresh long passphrase")
+
+
+def test_reserved_names_cannot_be_staff(admin_client):
+    response = admin_client.post("/admin/staff/", {"username": "manage.py", "role": VIEWER})
+    assert "not one of" in response.content.decode() and accounts.staff_get(username="manage.py") is None

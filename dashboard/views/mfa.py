@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from dashboard.forms import MfaEnrolForm
 from dashboard.pages import actor, done, render_page
+from emailhub.staff import throttle
 from emailhub.staff.accounts import staff_mfa_reset
 from emailhub.staff.mfa import mfa_enable, mfa_qr_svg, mfa_secret_new, mfa_verify
 from emailhub.staff.roles import ADMIN
@@ -36,10 +37,17 @@ def _enrolled(request, user):
     form = MfaEnrolForm(request.POST or None)
     required = settings.EMAILHUB_REQUIRE_MFA and user.role == ADMIN
     if request.method == "POST" and not required and form.is_valid():
-        if mfa_verify(user=user, code=form.cleaned_data["code"]):
+        try:  # throttled like a sign-in: a borrowed session cannot guess codes
+            right = throttle.guarded(lambda: mfa_verify(user=user, code=form.cleaned_data["code"]),
+                                     username=user.username)
+        except throttle.Locked as locked:
+            right = False
+            form.add_error("code", locked.lock.message)
+        if right:
             staff_mfa_reset(username=user.username, actor=actor(request))
             return done(request, "Two-factor sign-in is off. Sign in again.", reverse("admin:login"),
                         level=messages.WARNING)
-        form.add_error("code", "That code does not match.")
+        if not form.errors:
+            form.add_error("code", "That code does not match.")
     return render_page(request, "dashboard/two_factor.html", title="Two-factor sign-in", form=form,
                        enrolled=True, required=required)

@@ -1,7 +1,7 @@
 """Staff accounts (admins only): list, add, change role, deactivate and
 reactivate, reset a password (shown once, like an API key), turn off a lost
-second factor. Changes are confirmed on GET and made on POST; the services
-audit them."""
+second factor, lift a sign-in lock. Changes are confirmed on GET and made on
+POST; the services audit them."""
 
 from django.contrib import messages
 from django.http import Http404
@@ -11,8 +11,9 @@ from dashboard.forms import StaffCreateForm, StaffRoleForm
 from dashboard.pages import MANAGE_STAFF, actor, done, render_page, require
 from emailhub.staff.accounts import (
     StaffError, staff_create, staff_get, staff_list, staff_mfa_reset, staff_set_active, staff_set_password,
-    staff_set_role,
+    staff_set_role, staff_unlock,
 )
+from emailhub.staff.throttle import login_lock_of
 
 # Handed to the next page through the server-side session (never a cookie), then gone.
 NEW_PASSWORD = "dashboard.new_password"
@@ -24,7 +25,11 @@ CHANGES = {
                  "they are signed out everywhere."),
     "mfa": ("Turn off two-factor for", "They sign in with their password alone until they enrol again; "
             "they are signed out everywhere."),
+    "unlock": ("Unlock sign-in for", "The lock set by repeated failed sign-ins is lifted at once."),
 }
+# Your own account: these would sign you out with nothing to show for it.
+NOT_ON_YOURSELF = {"deactivate": "You cannot deactivate yourself; ask another admin.",
+                   "password": "Change your own password under “Change password” (it keeps you signed in)."}
 
 
 @require(MANAGE_STAFF)
@@ -55,7 +60,8 @@ def staff_detail(request, username):
     shown = request.session.pop(NEW_PASSWORD, None)
     return render_page(request, "dashboard/staff_detail.html", title=f"Staff user {user.username}",
                        breadcrumbs=[("Staff", reverse("admin:staff"))], subject=user,
-                       role_form=StaffRoleForm(initial={"role": user.role}),
+                       role_form=StaffRoleForm(initial={"role": user.role}), lock=login_lock_of(username=user.username),
+                       yourself=user.username == request.user.get_username(),
                        new_password=shown["password"] if shown and shown["username"] == user.username else None)
 
 
@@ -67,6 +73,8 @@ def staff_change(request, username, change):
         return _role(request, user, back)
     if change not in CHANGES:
         raise Http404("No such change.")
+    if change in NOT_ON_YOURSELF and user.username == request.user.get_username():
+        return done(request, NOT_ON_YOURSELF[change], back, level=messages.ERROR)
     if request.method != "POST":
         verb, effect = CHANGES[change]
         return render_page(request, "dashboard/confirm_staff.html", title=f"{verb} {user.username}",
@@ -88,6 +96,9 @@ def _apply(request, user, change):
         password = staff_set_password(username=user.username, actor=who)
         request.session[NEW_PASSWORD] = {"username": user.username, "password": password}
         return f"New password for {user.username} set."
+    if change == "unlock":
+        staff_unlock(username=user.username, actor=who)
+        return f"Sign-in unlocked for {user.username}."
     staff_mfa_reset(username=user.username, actor=who)
     return f"Two-factor turned off for {user.username}."
 

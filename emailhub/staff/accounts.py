@@ -6,8 +6,10 @@ Django's auth machinery accepts it as AUTH_USER_MODEL; nothing ever reaches the
 ORM: `save()` writes the item, and loading goes through `staff_get`.
 
 `session_generation` is mixed into the session auth hash: bumping it (a
-deactivation, a password reset, a role change) ends every session the user
-has, on their next request, wherever it was opened.
+deactivation, a password reset by an admin, turning off a second factor) ends
+every session the user has, on their next request, wherever it was opened. A
+role change needs no such thing: permissions are read from the account on
+every request.
 
 Every change is audited here, so the dashboard and manage.py record alike.
 """
@@ -29,9 +31,12 @@ from emailhub.audit import audit_record
 from emailhub.aws import dynamodb
 from emailhub.errors import ConditionFailed, EmailhubError
 from emailhub.staff import roles
+from emailhub.staff.throttle import login_unlock
 
 FEED = "STAFF"
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.@+-]{0,149}$")
+# Names the audit trail uses for actors that are not staff.
+RESERVED_USERNAMES = {"manage.py", "tests", "benchmark"}
 
 
 class StaffError(EmailhubError):
@@ -108,15 +113,29 @@ def _key(username):
     return f"STAFF#{username}", "STAFF"
 
 
-def _update(username, values, *, end_sessions=False):
-    """SET `values` on an existing account; `end_sessions` bumps its session generation."""
+def _set(values, end_sessions):
+    """An update expression setting `values` (and bumping the session
+    generation when `end_sessions`): (expression, names, values)."""
     expression = "SET " + ", ".join(f"#{name} = :{name}" for name in values)
     placeholders = {f":{name}": value for name, value in values.items()}
     if end_sessions:
         expression += " ADD session_generation :one"
         placeholders[":one"] = 1
-    return dynamodb.update(*_key(username), expression=expression, names={f"#{name}": name for name in values},
-                           values=placeholders, condition="attribute_exists(pk)")
+    return expression, {f"#{name}": name for name in values}, placeholders
+
+
+def _update(username, values, *, end_sessions=False):
+    """Update an existing account; ConditionFailed when there is none."""
+    expression, names, placeholders = _set(values, end_sessions)
+    return dynamodb.update(*_key(username), expression=expression, names=names, values=placeholders,
+                           condition="attribute_exists(pk)")
+
+
+def _update_args(username, values, *, end_sessions=False):
+    """The same update, as one write of a transaction."""
+    expression, names, placeholders = _set(values, end_sessions)
+    return dynamodb.update_args(*_key(username), expression=expression, names=names, values=placeholders,
+                                condition="attribute_exists(pk)")
 
 
 def _from_item(item):
@@ -211,9 +230,10 @@ def staff_create(*, username, role, actor, email="", password=None):
     """Create an account; returns (StaffUser, the generated password or None).
     A generated password is not stored anywhere in clear: show it once."""
     username = username_normalize(username)
-    if not USERNAME_PATTERN.match(username):
+    if not USERNAME_PATTERN.match(username) or username in RESERVED_USERNAMES:
         raise StaffError("A username is 1 to 150 characters: lowercase letters, digits and _ . @ + -, "
-                         "starting with a letter or digit.", code="invalid_username")
+                         f"starting with a letter or digit (and not one of {', '.join(sorted(RESERVED_USERNAMES))}).",
+                         code="invalid_username")
     _require_role(role)
     generated = None if password else password_generate()
     user = StaffUser(username=username, email=email, role=role)
@@ -235,16 +255,41 @@ def staff_create(*, username, role, actor, email="", password=None):
     return _from_item(item), generated
 
 
-def _change(username, values, *, actor, action, outcome, end_sessions=False):
-    """Apply a change to an existing account and audit it."""
+def _change(username, values, *, actor, action, outcome, end_sessions=False, keeping_an_admin=None):
+    """Apply a change to an existing account and audit it. `keeping_an_admin`
+    (what the change would do, in words) makes it one transaction with a check
+    that another admin is still active, so that concurrent changes can never
+    leave nobody able to manage staff."""
     values = {**values, "changed_at": model.iso(model.now()), "changed_by": actor}
-    try:
-        item = _update(username, values, end_sessions=end_sessions)
-    except ConditionFailed as err:
-        raise StaffError(f"No staff user named {username!r}.", code="not_found") from err
+    if keeping_an_admin:
+        _change_keeping_an_admin(username, values, losing=keeping_an_admin, end_sessions=end_sessions)
+    else:
+        try:
+            _update(username, values, end_sessions=end_sessions)
+        except ConditionFailed as err:
+            raise StaffError(f"No staff user named {username!r}.", code="not_found") from err
     _cache_forget(username)
     audit_record(actor=actor, action=action, target=username, outcome=outcome)
-    return _from_item(item)
+    return _existing(username)
+
+
+def _change_keeping_an_admin(username, values, *, losing, end_sessions, tries=3):
+    for _ in range(tries):
+        others = [u for u in staff_list() if u.is_active and u.role == roles.ADMIN and u.username != username]
+        if not others:
+            break
+        check = dynamodb.condition_args(*_key(others[0].username), condition="is_active = :yes AND #role = :admin",
+                                        names={"#role": "role"}, values={":yes": True, ":admin": roles.ADMIN})
+        try:
+            dynamodb.transact([("Update", _update_args(username, values, end_sessions=end_sessions)),
+                               ("ConditionCheck", check)])
+            return
+        except ConditionFailed as err:
+            if 0 in err.failed_indexes:
+                raise StaffError(f"No staff user named {username!r}.", code="not_found") from err
+            # that admin changed meanwhile: look again
+    raise StaffError(f"{username} is the only active admin; {losing} would leave nobody able to "
+                     "manage staff. Make another admin first.", code="last_admin")
 
 
 def _existing(username):
@@ -254,14 +299,8 @@ def _existing(username):
     return user
 
 
-def _keep_an_admin(user, *, losing):
-    """Refuse to remove the last active admin: nobody could manage staff again."""
-    if not (user.is_active and user.role == roles.ADMIN):
-        return
-    others = [u for u in staff_list() if u.is_active and u.role == roles.ADMIN and u.username != user.username]
-    if not others:
-        raise StaffError(f"{user.username} is the only active admin; {losing} would leave nobody able to "
-                         "manage staff. Make another admin first.", code="last_admin")
+def _is_active_admin(user):
+    return user.is_active and user.role == roles.ADMIN
 
 
 def staff_set_role(*, username, role, actor):
@@ -269,10 +308,9 @@ def staff_set_role(*, username, role, actor):
     user = _existing(username)
     if role == user.role:
         return user
-    if role != roles.ADMIN:
-        _keep_an_admin(user, losing="changing the role")
+    guard = "changing the role" if _is_active_admin(user) and role != roles.ADMIN else None
     return _change(user.username, {"role": role}, actor=actor, action="staff.role",
-                   outcome=f"role {user.role} -> {role}")
+                   outcome=f"role {user.role} -> {role}", keeping_an_admin=guard)
 
 
 def staff_set_active(*, username, active, actor):
@@ -281,11 +319,10 @@ def staff_set_active(*, username, active, actor):
     user = _existing(username)
     if user.is_active == active:
         return user
-    if not active:
-        _keep_an_admin(user, losing="deactivating them")
+    guard = "deactivating them" if _is_active_admin(user) and not active else None
     return _change(user.username, {"is_active": active}, actor=actor, end_sessions=True,
                    action="staff.activate" if active else "staff.deactivate",
-                   outcome="reactivated" if active else "deactivated; every session ended")
+                   outcome="reactivated" if active else "deactivated; every session ended", keeping_an_admin=guard)
 
 
 def staff_set_password(*, username, actor, password=None):
@@ -297,8 +334,16 @@ def staff_set_password(*, username, actor, password=None):
         _validate_password(password, user)
     user.set_password(password or generated)
     _change(user.username, {"password": user.password}, actor=actor, end_sessions=True,
-            action="staff.password", outcome="password reset; every session ended")
+            action="staff.password", outcome="password reset; every session ended; sign-in unlocked")
+    login_unlock(username=user.username)  # what the locked-out user asked an admin for
     return generated
+
+
+def staff_unlock(*, username, actor):
+    """Lift the sign-in lock on a username (after too many failed sign-ins)."""
+    user = _existing(username)
+    login_unlock(username=user.username)
+    audit_record(actor=actor, action="staff.unlock", target=user.username, outcome="sign-in unlocked")
 
 
 def staff_mfa_reset(*, username, actor):

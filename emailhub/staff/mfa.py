@@ -24,7 +24,7 @@ def mfa_qr_svg(*, secret, username):
     import segno
 
     uri = pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=ISSUER)
-    return segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff")
+    return segno.make(uri, error="m").svg_inline(scale=4, dark="#000", light="#fff", omitsize=True)  # viewBox: scales to its box
 
 
 def _matching_step(secret, code, *, at=None):
