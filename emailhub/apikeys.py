@@ -10,6 +10,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Optional
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from emailhub.aws import dynamodb
 from emailhub.errors import ConditionFailed, NotFound
 
 FEED = "APIKEY"
+LAST_USED_RESOLUTION = timedelta(hours=1)
 _cache = {}
 _cache_lock = threading.Lock()
 
@@ -91,10 +93,12 @@ def _lookup(*, prefix, digest):
     item = dynamodb.get(*_key(prefix))
     if not item or not hmac.compare_digest(item["hash"], digest) or item.get("revoked_at"):
         return None
-    # Written once per cache period, not per request.
-    dynamodb.update(
-        *_key(prefix), expression="SET last_used_at = :now", values={":now": model.iso(model.now())}
-    )
+    moment = model.now()
+    # Written at most once an hour (and once per cache period at most): "last
+    # used" is for spotting unused keys, and a Lambda cold start then reads
+    # the key without also writing it.
+    if not item.get("last_used_at") or model.parse_iso(item["last_used_at"]) < moment - LAST_USED_RESOLUTION:
+        dynamodb.update(*_key(prefix), expression="SET last_used_at = :now", values={":now": model.iso(moment)})
     return _from_item(item)
 
 

@@ -80,6 +80,8 @@ def test_package_is_lean_and_precompiled(package_zip):
             header = archive.read(_cached(name))[:16]
             assert int.from_bytes(header[4:8], "little") == 0b11, name  # hash-based, checked
         settings_py = archive.read("zappa_settings.py").decode()
+        # deploy/prebuild.py's one-line patch: the same signal, without importing django.test.
+        assert "from django.core.signals import setting_changed" in archive.read("ninja/conf.py").decode()
     assert "DJANGO_SETTINGS='emailhub.settings'" in settings_py
     assert "LOG_LEVEL='INFO'" in settings_py and "DEBUG=False" in settings_py
     assert "arn:aws:sqs:us-east-1:123456789012:emailhub-dev-outbox" in settings_py
@@ -152,6 +154,8 @@ def test_unpacked_package_serves_the_api_the_admin_and_the_worker(task_dir, tmp_
             lam.kill()
     # Only the unpacked files and the standard library were imported...
     assert report["outside"] == [], report["outside"]
+    # ...and not Django's test framework (django-ninja's settings module asked for it).
+    assert not [m for m in report["imported"] if m.startswith("django/test/")]
     assert report["from_task"] > 300
     # ...and every module came from a valid checked-hash .pyc (no compiling at cold start).
     assert report["pyc_missing"] == [] and report["pyc_stale"] == [] and report["pyc_timestamp"] == [], report
