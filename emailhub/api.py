@@ -2,6 +2,7 @@
 {"error": {"code", "message", "field"}}."""
 
 import json
+import logging
 import re
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from emailhub.health import health_check
 from emailhub.schemas import ERROR_CODES, AcceptedOut, EmailOut, ErrorOut, HealthOut, SendEmailIn
 from emailhub.selectors import email_status
 
+logger = logging.getLogger(__name__)
 
 class ApiError(Exception):
     def __init__(self, status, code, message, field=None, **extra):
@@ -29,8 +31,17 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.field, self.extra = status, code, message, field, extra
 
 
+# How long a client should wait before retrying a 503 (AWS unreachable).
+RETRY_AFTER_SECONDS = 5
+
+
 def error_response(status, code, message, field=None, **extra):
-    return JsonResponse({"error": {"code": code, "message": message, "field": field, **extra}}, status=status)
+    response = JsonResponse({"error": {"code": code, "message": message, "field": field, **extra}}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="emailhub"'
+    elif status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class CappedJsonParser(Parser):
@@ -140,7 +151,10 @@ def _emailhub_error(request, exc):
     if isinstance(exc, TooLarge):
         return error_response(413, exc.code, exc.message)
     if isinstance(exc, (EnqueueFailed, AwsUnavailable)):
-        return error_response(503, exc.code, exc.message)
+        # The detail names internal endpoints and operations: the log has it, the caller does not.
+        logger.warning("503 %s: %s", exc.code, exc.message)
+        return error_response(503, exc.code, "A service Emailhub depends on is unavailable right now; nothing "
+                              f"was accepted. Retry in {RETRY_AFTER_SECONDS} seconds with the same Idempotency-Key.")
     return error_response(500, exc.code, exc.message)
 
 

@@ -81,7 +81,8 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
                        "message limit; send smaller bodies or attachments.", code="message_too_large")
     recipients = request_recipients(request)
     try:
-        identities_check_sandbox(sender=parse_mailbox(request["sender"]).address, recipients=recipients)
+        identities_check_sandbox(sender=parse_mailbox(request["sender"]).address, recipients=recipients,
+                                 fields=request_recipient_fields(request))
     except UnverifiedIdentities:
         # A retried request is answered as the first time, even if an identity was withdrawn since.
         replayed = _replay_if_recorded(api_key_prefix, idempotency_key, request)
@@ -178,6 +179,15 @@ def _transact_retrying_conflicts(writes, *, token):
 def request_recipients(request):
     """Every to, cc and bcc address of a request, without display names."""
     return [parse_mailbox(a).address for field in ("to", "cc", "bcc") for a in request.get(field, [])]
+
+
+def request_recipient_fields(request):
+    """{address: "to" | "cc" | "bcc"}: where each recipient was given (the first place)."""
+    fields = {}
+    for field in ("to", "cc", "bcc"):
+        for a in request.get(field, []):
+            fields.setdefault(parse_mailbox(a).address, field)
+    return fields
 
 
 def _summary(request):
