@@ -8,12 +8,12 @@ import re
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
-from ninja import Header, NinjaAPI, Status
+from ninja import Header, NinjaAPI, Path, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from emailhub import services
+from emailhub import examples, services
 from emailhub.apikeys import api_key_authenticate
 from emailhub.errors import (
     AwsUnavailable, EmailhubError, EnqueueFailed, IdempotencyConflict, NotFound, Suppressed, TooLarge,
@@ -167,14 +167,35 @@ def _idempotency_key(value):
     return value
 
 
+def openapi_document(request):
+    """The OpenAPI document, with this deployment as its server: generated
+    clients (openapi-python-client, Postman) take their base URL from it."""
+    schema = api.get_openapi_schema()
+    schema["servers"] = [{"url": request.build_absolute_uri("/").rstrip("/"), "description": "This deployment"}]
+    return JsonResponse(schema)
+
+
+def _examples(examples):
+    """An operation's `openapi_extra` with an example for each status given
+    (a status of "body" is the request body's)."""
+    extra = {"responses": {s: {"content": {"application/json": {"example": e}}}
+                           for s, e in examples.items() if s != "body"}}
+    if "body" in examples:
+        extra["requestBody"] = {"content": {"application/json": {"example": examples["body"]}}}
+    return extra
+
+
 @api.post(
     "send-email",
     auth=ApiKeyAuth(),
     response={202: AcceptedOut, 400: ErrorOut, 401: ErrorOut, 409: ErrorOut, 413: ErrorOut,
               422: ErrorOut, 503: ErrorOut},
     summary="Accept an email for sending",
+    operation_id="send_email",
+    openapi_extra=_examples(examples.SEND_EMAIL),
 )
-def send_email(request, payload: SendEmailIn, idempotency_key: str = Header(None, alias="Idempotency-Key")):
+def send_email(request, payload: SendEmailIn,
+               idempotency_key: str = Header(None, alias="Idempotency-Key", example="order-1042")):
     """Validate, store and queue an email. 202 means it will be sent or, if SES
     refuses it, parked in the dead-letter queue for a human."""
     accepted = services.email_send(
@@ -189,12 +210,15 @@ def send_email(request, payload: SendEmailIn, idempotency_key: str = Header(None
 
 
 @api.get("emails/{email_id}", auth=ApiKeyAuth(), response={200: EmailOut, 401: ErrorOut, 404: ErrorOut},
-         summary="An email's status and timeline")
-def get_email(request, email_id: str):
+         summary="An email's status and timeline", operation_id="get_email",
+         openapi_extra=_examples(examples.GET_EMAIL))
+def get_email(request, email_id: str = Path(..., example=examples.EMAIL_ID)):
     return email_status(email_id=email_id)
 
 
-@api.get("health", response={200: HealthOut, 503: HealthOut}, summary="Reachability of each AWS dependency")
+@api.get("health", response={200: HealthOut, 503: HealthOut}, summary="Reachability of each AWS dependency",
+         operation_id="health",
+         openapi_extra=_examples(examples.HEALTH))
 def health(request):
     """503 when an AWS dependency is unreachable; 200 "degraded" when emails are stuck."""
     reachable, degraded, checks = health_check()
