@@ -477,7 +477,8 @@ def _retry(email, claim_id, err, attempt, expect_statuses=None):
     # If this enqueue fails the exception makes SQS redeliver the current
     # message, which finds the email `retrying` and claims it again.
     outbox_enqueue(email_id=email["id"], delay_seconds=delay)
-    stats_record(outcome=model.RETRYING, moment=moment)
+    if not any(e.get("type") == "attempt_failed" for e in email.get("events") or ()):
+        stats_record(outcome=model.RETRYING, moment=moment)  # an email, not each of its retries
     return "retrying"
 
 

@@ -10,7 +10,8 @@ between a status change and its count leaves the count one short: the
 overview is a picture of the traffic, the email items are the record.
 
 Every figure counts emails, never recipients or events: an email is counted
-sent once (its transition to sent), and in at most one of delivered, bounced
+sent once (its transition to sent), retrying once (its first retry, however
+many follow), and in at most one of delivered, bounced
 and complained: the furthest its SES events got. A multi-recipient email
 delivered to two recipients and bounced by a third counts once, as bounced
 (`stats_move` takes it out of delivered, in the hour it was counted there), so
