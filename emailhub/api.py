@@ -143,7 +143,7 @@ def _emailhub_error(request, exc):
     if isinstance(exc, UnverifiedIdentities):
         return error_response(422, exc.code, exc.message, exc.field, addresses=exc.addresses)
     if isinstance(exc, Suppressed):
-        return error_response(422, exc.code, exc.message, "to", addresses=exc.addresses)
+        return error_response(422, exc.code, exc.message, exc.field, addresses=exc.addresses)
     if isinstance(exc, IdempotencyConflict):
         return error_response(409, exc.code, exc.message, "Idempotency-Key")
     if isinstance(exc, NotFound):
