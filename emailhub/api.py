@@ -2,17 +2,18 @@
 {"error": {"code", "message", "field"}}."""
 
 import json
+import logging
 import re
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
-from ninja import Header, NinjaAPI, Status
+from ninja import Header, NinjaAPI, Path, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.security import HttpBearer
 
-from emailhub import services
+from emailhub import examples, services
 from emailhub.apikeys import api_key_authenticate
 from emailhub.errors import (
     AwsUnavailable, EmailhubError, EnqueueFailed, IdempotencyConflict, NotFound, Suppressed, TooLarge,
@@ -22,6 +23,7 @@ from emailhub.health import health_check
 from emailhub.schemas import ERROR_CODES, AcceptedOut, EmailOut, ErrorOut, HealthOut, SendEmailIn
 from emailhub.selectors import email_status
 
+logger = logging.getLogger(__name__)
 
 class ApiError(Exception):
     def __init__(self, status, code, message, field=None, **extra):
@@ -29,8 +31,17 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.field, self.extra = status, code, message, field, extra
 
 
+# How long a client should wait before retrying a 503 (AWS unreachable).
+RETRY_AFTER_SECONDS = 5
+
+
 def error_response(status, code, message, field=None, **extra):
-    return JsonResponse({"error": {"code": code, "message": message, "field": field, **extra}}, status=status)
+    response = JsonResponse({"error": {"code": code, "message": message, "field": field, **extra}}, status=status)
+    if status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="emailhub"'
+    elif status == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class CappedJsonParser(Parser):
@@ -132,7 +143,7 @@ def _emailhub_error(request, exc):
     if isinstance(exc, UnverifiedIdentities):
         return error_response(422, exc.code, exc.message, exc.field, addresses=exc.addresses)
     if isinstance(exc, Suppressed):
-        return error_response(422, exc.code, exc.message, "to", addresses=exc.addresses)
+        return error_response(422, exc.code, exc.message, exc.field, addresses=exc.addresses)
     if isinstance(exc, IdempotencyConflict):
         return error_response(409, exc.code, exc.message, "Idempotency-Key")
     if isinstance(exc, NotFound):
@@ -140,7 +151,10 @@ def _emailhub_error(request, exc):
     if isinstance(exc, TooLarge):
         return error_response(413, exc.code, exc.message)
     if isinstance(exc, (EnqueueFailed, AwsUnavailable)):
-        return error_response(503, exc.code, exc.message)
+        # The detail names internal endpoints and operations: the log has it, the caller does not.
+        logger.warning("503 %s: %s", exc.code, exc.message)
+        return error_response(503, exc.code, "A service Emailhub depends on is unavailable right now; nothing "
+                              f"was accepted. Retry in {RETRY_AFTER_SECONDS} seconds with the same Idempotency-Key.")
     return error_response(500, exc.code, exc.message)
 
 
@@ -153,14 +167,35 @@ def _idempotency_key(value):
     return value
 
 
+def openapi_document(request):
+    """The OpenAPI document, with this deployment as its server: generated
+    clients (openapi-python-client, Postman) take their base URL from it."""
+    schema = api.get_openapi_schema()
+    schema["servers"] = [{"url": request.build_absolute_uri("/").rstrip("/"), "description": "This deployment"}]
+    return JsonResponse(schema)
+
+
+def _examples(examples):
+    """An operation's `openapi_extra` with an example for each status given
+    (a status of "body" is the request body's)."""
+    extra = {"responses": {s: {"content": {"application/json": {"example": e}}}
+                           for s, e in examples.items() if s != "body"}}
+    if "body" in examples:
+        extra["requestBody"] = {"content": {"application/json": {"example": examples["body"]}}}
+    return extra
+
+
 @api.post(
     "send-email",
     auth=ApiKeyAuth(),
     response={202: AcceptedOut, 400: ErrorOut, 401: ErrorOut, 409: ErrorOut, 413: ErrorOut,
               422: ErrorOut, 503: ErrorOut},
     summary="Accept an email for sending",
+    operation_id="send_email",
+    openapi_extra=_examples(examples.SEND_EMAIL),
 )
-def send_email(request, payload: SendEmailIn, idempotency_key: str = Header(None, alias="Idempotency-Key")):
+def send_email(request, payload: SendEmailIn,
+               idempotency_key: str = Header(None, alias="Idempotency-Key", example="order-1042")):
     """Validate, store and queue an email. 202 means it will be sent or, if SES
     refuses it, parked in the dead-letter queue for a human."""
     accepted = services.email_send(
@@ -175,12 +210,15 @@ def send_email(request, payload: SendEmailIn, idempotency_key: str = Header(None
 
 
 @api.get("emails/{email_id}", auth=ApiKeyAuth(), response={200: EmailOut, 401: ErrorOut, 404: ErrorOut},
-         summary="An email's status and timeline")
-def get_email(request, email_id: str):
+         summary="An email's status and timeline", operation_id="get_email",
+         openapi_extra=_examples(examples.GET_EMAIL))
+def get_email(request, email_id: str = Path(..., example=examples.EMAIL_ID)):
     return email_status(email_id=email_id)
 
 
-@api.get("health", response={200: HealthOut, 503: HealthOut}, summary="Reachability of each AWS dependency")
+@api.get("health", response={200: HealthOut, 503: HealthOut}, summary="Reachability of each AWS dependency",
+         operation_id="health",
+         openapi_extra=_examples(examples.HEALTH))
 def health(request):
     """503 when an AWS dependency is unreachable; 200 "degraded" when emails are stuck."""
     reachable, degraded, checks = health_check()

@@ -45,8 +45,9 @@ class Suppressed(EmailhubError):
 
     code = "suppressed_recipient"
 
-    def __init__(self, addresses):
+    def __init__(self, addresses, *, field="to"):
         self.addresses = sorted(addresses)
+        self.field = field
         super().__init__(
             "These recipients are on the suppression list (an earlier hard bounce or complaint, "
             "or staff): " + ", ".join(self.addresses) + ". Send without them, or remove them from "

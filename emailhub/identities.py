@@ -52,13 +52,18 @@ def unverified_addresses(addresses):
     return sorted(a for a in candidates if not a.endswith("@" + SIMULATOR_DOMAIN) and not address_is_verified(a))
 
 
-def identities_check_sandbox(*, sender, recipients):
+def identities_check_sandbox(*, sender, recipients, fields=None):
     """Raise UnverifiedIdentities naming every address SES would refuse, and
-    remember them so staff can see which addresses need verifying."""
+    remember them so staff can see which addresses need verifying. `fields`
+    says which request field each recipient came from (address -> "to", "cc"
+    or "bcc"): the error names the field of the first address refused."""
     unverified = unverified_addresses([sender, *recipients])
     if unverified:
         _record_rejections(unverified)
-        raise UnverifiedIdentities(unverified, field="from" if sender.lower() in unverified else "to")
+        fields = {a.lower(): f for a, f in (fields or {}).items()}
+        refused = ["from"] if sender.lower() in unverified else [
+            fields.get(a.lower(), "to") for a in recipients if a.lower() in unverified]
+        raise UnverifiedIdentities(unverified, field=refused[0])
 
 
 def _record_rejections(addresses):

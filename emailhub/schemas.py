@@ -82,7 +82,11 @@ def _header_text(value):
 def _as_list(value):
     if value is None:
         return []
-    return [value] if isinstance(value, str) else value
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise PydanticCustomError("invalid_field", "Give an address (a string) or a list of addresses.")
+    return value
 
 
 def _mailbox(value):
@@ -132,9 +136,11 @@ class AttachmentIn(Strict):
 class SendEmailIn(Strict):
     sender: Optional[MailboxStr] = Field(None, alias="from", description="Defaults to the configured sender.")
     to: MailboxList = Field(description="One address or a list.")
-    cc: MailboxList = []
-    bcc: MailboxList = []
-    reply_to: MailboxList = []
+    # default_factory: the schema declares no default, so a generated client
+    # leaves an unset list out instead of sending its default as text ("[]").
+    cc: MailboxList = Field(default_factory=list)
+    bcc: MailboxList = Field(default_factory=list)
+    reply_to: MailboxList = Field(default_factory=list)
     subject: HeaderText = Field(min_length=1, max_length=998)
     text: Optional[str] = None
     html: Optional[str] = None
@@ -165,17 +171,28 @@ class SendEmailIn(Strict):
             _no_line_breaks(name)
             _header_text(value)
             lowered = name.lower()
-            if not _HEADER_NAME.match(name) or lowered in RESERVED_HEADERS:
-                raise PydanticCustomError("invalid_header", f"Header {name!r} cannot be set.")
+            if not _HEADER_NAME.match(name):
+                raise PydanticCustomError(
+                    "invalid_header", f"{name!r} is not a valid header name: 1 to 76 printable ASCII "
+                    "characters, without spaces or ':'.")
+            if lowered in RESERVED_HEADERS:
+                raise PydanticCustomError(
+                    "invalid_header", f"Header {name!r} is set from the request's own fields "
+                    "(from, to, cc, bcc, reply_to, subject) or by Emailhub; use those instead.")
             if lowered in FORBIDDEN_HEADERS or lowered.startswith(FORBIDDEN_HEADER_PREFIXES):
                 raise PydanticCustomError(
                     "forbidden_header", f"Header {name!r} is for SES or the receiving servers to set.")
         return headers
 
+    @field_validator("to")
+    @classmethod
+    def _some_recipient(cls, to):
+        if not to:
+            raise PydanticCustomError("missing_field", "At least one 'to' address is required.")
+        return to
+
     @model_validator(mode="after")
     def _whole_message(self):
-        if not self.to:
-            raise PydanticCustomError("missing_field", "At least one 'to' address is required.")
         total = len(self.to) + len(self.cc) + len(self.bcc)
         limit = settings.EMAILHUB_MAX_RECIPIENTS
         if total > limit:
@@ -224,6 +241,9 @@ class EmailOut(BaseModel):
     updated_at: str
     sender: str
     to: list[str]
+    cc: list[str] = []
+    bcc: list[str] = []
+    reply_to: list[str] = []
     subject: str
     tags: dict[str, str]
     attempts: int

@@ -8,6 +8,7 @@ from emailhub import model
 from emailhub.aws import dynamodb
 from emailhub.emails import email_get
 from emailhub.errors import NotFound
+from emailhub.payloads import payload_load
 
 
 def email_status(*, email_id):
@@ -16,6 +17,7 @@ def email_status(*, email_id):
     if email is None:
         raise NotFound(f"No email with id {email_id!r}.")
     summary = email["summary"]
+    request = payload_load(email=email)  # bcc and reply_to are not in the summary
     return {
         "id": email["id"],
         "status": email["status"],
@@ -23,6 +25,7 @@ def email_status(*, email_id):
         "updated_at": email["updated_at"],
         "sender": summary["sender"],
         "to": summary["to"],
+        **{field: request.get(field, []) for field in ("cc", "bcc", "reply_to")},
         "subject": summary["subject"],
         "tags": summary.get("tags", {}),
         "attempts": email.get("attempts", 0),

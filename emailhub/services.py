@@ -81,7 +81,8 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
                        "message limit; send smaller bodies or attachments.", code="message_too_large")
     recipients = request_recipients(request)
     try:
-        identities_check_sandbox(sender=parse_mailbox(request["sender"]).address, recipients=recipients)
+        identities_check_sandbox(sender=parse_mailbox(request["sender"]).address, recipients=recipients,
+                                 fields=request_recipient_fields(request))
     except UnverifiedIdentities:
         # A retried request is answered as the first time, even if an identity was withdrawn since.
         replayed = _replay_if_recorded(api_key_prefix, idempotency_key, request)
@@ -109,17 +110,17 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
     try:
         checked, checks_start = _suppression_checks(recipients, writes)
         _transact_retrying_conflicts(writes, token=email_id)
-    except Suppressed:
+    except Suppressed as err:
         replayed = _replay_if_recorded(api_key_prefix, idempotency_key, request)
         if replayed:
             return replayed
-        raise
+        raise Suppressed(err.addresses, field=_field_of(request, err.addresses)) from err
     except ConditionFailed as err:
         if idempotency_key and 0 in err.failed_indexes:
             return _replay(api_key_prefix, idempotency_key, request)
         blocked = [checked[i - checks_start] for i in err.failed_indexes if i >= checks_start]
         if blocked:
-            raise Suppressed(blocked) from err
+            raise Suppressed(blocked, field=_field_of(request, blocked)) from err
         raise
     carried = request if "request" in payload and payload["payload_bytes"] <= OUTBOX_REQUEST_BYTES else None
     return Accepted(body=body, companions=tuple(companion_keys), request=carried)
@@ -178,6 +179,21 @@ def _transact_retrying_conflicts(writes, *, token):
 def request_recipients(request):
     """Every to, cc and bcc address of a request, without display names."""
     return [parse_mailbox(a).address for field in ("to", "cc", "bcc") for a in request.get(field, [])]
+
+
+def _field_of(request, addresses):
+    """The request field ("to", "cc" or "bcc") where the first of `addresses` was given."""
+    wanted = {a.lower() for a in addresses}
+    return next((f for a, f in request_recipient_fields(request).items() if a.lower() in wanted), "to")
+
+
+def request_recipient_fields(request):
+    """{address: "to" | "cc" | "bcc"}: where each recipient was given (the first place)."""
+    fields = {}
+    for field in ("to", "cc", "bcc"):
+        for a in request.get(field, []):
+            fields.setdefault(parse_mailbox(a).address, field)
+    return fields
 
 
 def _summary(request):
@@ -467,7 +483,8 @@ def _retry(email, claim_id, err, attempt, expect_statuses=None):
     # If this enqueue fails the exception makes SQS redeliver the current
     # message, which finds the email `retrying` and claims it again.
     outbox_enqueue(email_id=email["id"], delay_seconds=delay)
-    stats_record(outcome=model.RETRYING, moment=moment)
+    if not any(e.get("type") == "attempt_failed" for e in email.get("events") or ()):
+        stats_record(outcome=model.RETRYING, moment=moment)  # an email, not each of its retries
     return "retrying"
 
 

@@ -13,7 +13,7 @@ from emailhub.aws import dynamodb
 from emailhub.emails import email_get, event
 from emailhub.errors import ConditionFailed, EmailhubError
 from emailhub.selectors import email_by_ses_message_id
-from emailhub.stats import stats_record
+from emailhub.stats import DELIVERY_OUTCOMES, stats_move
 from emailhub.suppression import suppression_add
 
 logger = logging.getLogger(__name__)
@@ -132,9 +132,18 @@ def ses_event_record(*, ses_event, dedupe_id):
     if outcome == "recorded":
         for address, reason in suppress:
             suppression_add(address=address, reason=reason, source_email_id=email["id"])
-        if status in (model.DELIVERED, model.BOUNCED, model.COMPLAINED):
-            stats_record(outcome=status)
     return outcome
+
+
+# The timeline event that moves an email into each delivery outcome.
+_OUTCOME_EVENT = {model.DELIVERED: "delivery", model.BOUNCED: "bounce", model.COMPLAINED: "complaint"}
+
+
+def _reached_at(email):
+    """When the email reached its current delivery outcome (the first event
+    of that kind on its timeline), or None."""
+    wanted = _OUTCOME_EVENT.get(email["status"])
+    return next((model.parse_iso(e["at"]) for e in email.get("events") or () if e.get("type") == wanted), None)
 
 
 def _moves_to(current, wanted):
@@ -182,6 +191,8 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
         except ConditionFailed:
             email = email_get(email["id"])  # changed meanwhile: look again
             continue
+        if status in DELIVERY_OUTCOMES:  # counted once per email, on its move only
+            stats_move(outcome=status, previous=email["status"], previous_moment=_reached_at(email), moment=moment)
         if status == model.FAILED:
             _park(email["id"])
         return "recorded"

@@ -46,8 +46,13 @@ PRODUCTION = ENVIRONMENT == "production"
 # --- AWS -------------------------------------------------------------------
 AWS_REGION = env("AWS_REGION", env("AWS_DEFAULT_REGION", "us-east-1"))
 # Unset means real AWS; set means an emulator. Local mode points at the
-# emulator that the local runner starts.
-AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", None if PRODUCTION else "http://127.0.0.1:5000")
+# emulator that the running `make run` recorded (emailhub/local/state.py),
+# else at its default port.
+AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL")
+if AWS_ENDPOINT_URL is None and not PRODUCTION:
+    from emailhub.local.state import local_endpoint
+
+    AWS_ENDPOINT_URL = local_endpoint()
 
 # The stage's secret (DJANGO_SECRET_KEY) lives in AWS Secrets
 # Manager, read once here at cold start. Without a named secret (local mode,

@@ -84,6 +84,8 @@ def test_large_request_is_stored_in_s3_and_still_sent(send, verified, settings):
     (message(attachments=[{"filename": "a.txt", "content": "not base64!"}]), "invalid_attachment",
      "attachments.0.content"),
     (message(to=42), "invalid_field", "to"),
+    (message(to=[]), "missing_field", "to"),
+    (message(headers={"Bad Name": "x"}), "invalid_header", "headers"),
 ])
 def test_bad_input_is_a_400_with_a_code(send, verified, body, code, field):
     response = send(body)
@@ -124,6 +126,7 @@ def test_missing_or_invalid_key_is_a_401(client, aws, key):
     response = client.post("/send-email", data=message(), content_type="application/json", **headers)
     assert response.status_code == 401
     assert response.json()["error"]["code"] == "unauthorized"
+    assert response["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_revoked_key_is_a_401(send, api_key, verified):
@@ -166,3 +169,47 @@ def test_openapi_schema_and_docs_are_served(client):
     schema = client.get("/api/openapi.json").json()
     assert "/send-email" in schema["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_wrong_type_for_an_address_field_says_what_is_allowed(send, verified):
+    error = send(message(to=5)).json()["error"]
+    assert error["field"] == "to" and "string" in error["message"] and "valid list" not in error["message"]
+
+
+def test_a_malformed_header_name_is_not_called_forbidden(send, verified):
+    malformed = send(message(headers={"Bad Name": "x"})).json()["error"]
+    assert "not a valid header name" in malformed["message"]
+    reserved = send(message(headers={"Bcc": "x@example.com"})).json()["error"]
+    assert "request's own fields" in reserved["message"]
+
+
+def test_unverified_cc_or_bcc_is_reported_on_its_own_field(send, verified):
+    cc = send(message(cc=["carol@example.org"])).json()["error"]
+    assert (cc["code"], cc["field"], cc["addresses"]) == ("unverified_identity", "cc", ["carol@example.org"])
+    assert send(message(bcc=["dan@example.org"])).json()["error"]["field"] == "bcc"
+
+
+def test_a_503_hides_internals_and_says_when_to_retry(send, verified, monkeypatch):
+    from emailhub import services
+    from emailhub.errors import AwsUnavailable
+
+    def down(*args, **kwargs):
+        raise AwsUnavailable("DynamoDB TransactWriteItems: Could not connect to http://10.1.2.3:4566/")
+
+    monkeypatch.setattr(services.dynamodb, "transact", down)
+    response = send(message())
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    text = response.json()["error"]["message"]
+    assert "TransactWriteItems" not in text and "10.1.2.3" not in text and "Retry" in text
+
+
+def test_status_shows_cc_bcc_and_reply_to(client, send, verified, api_key):
+    from emailhub.identities import identity_verify
+
+    identity_verify(identity="example.org")
+    email_id = send(message(cc="carol@example.org", bcc=["dan@example.org"],
+                            reply_to=["Help <help@example.org>"])).json()["id"]
+    body = client.get(f"/emails/{email_id}", HTTP_AUTHORIZATION=f"Bearer {api_key}").json()
+    assert (body["cc"], body["bcc"], body["reply_to"]) == (
+        ["carol@example.org"], ["dan@example.org"], ["Help <help@example.org>"])

@@ -102,6 +102,27 @@ def test_mailbox_simulator_bounce_becomes_a_suppression(local_stack):
     assert {"delivery", "complaint"} <= {e["type"] for e in email["events"]}
 
 
+def test_local_reject_addresses_fail_park_and_resend(local_stack):
+    """The README's way to make an email fail locally: the DLQ and resend can be tried."""
+    from emailhub.dlq import dlq_peek
+    from emailhub.resends import emails_resend
+
+    base, key = local_stack
+    status, body = _request(f"{base}/send-email", key=key,
+                            body={"to": "reject-once@simulator.amazonses.com", "subject": "Hi", "text": "x"})
+    assert status == 202, body
+    failed = _wait_for(base, key, body["id"], "failed")
+    assert failed["last_error"]["code"] == "MessageRejected"
+    assert body["id"] in {p.email_id for p in dlq_peek(limit=10)}
+    [result] = emails_resend(email_ids=[body["id"]], actor="tests")
+    child = _wait_for(base, key, body["id"], "resent")["resent_as"]
+    assert result and _wait_for(base, key, child, "delivered")["parent_id"] == body["id"]
+
+    status, body = _request(f"{base}/send-email", key=key,
+                            body={"to": "reject@simulator.amazonses.com", "subject": "Hi", "text": "x"})
+    assert _wait_for(base, key, body["id"], "failed")["last_error"]["code"] == "MessageRejected"
+
+
 def test_run_local_serves_then_stops_cleanly_on_ctrl_c(tmp_path):
     """`make run`'s command as a user runs it: one process, then Ctrl-C."""
     import os
@@ -110,10 +131,17 @@ def test_run_local_serves_then_stops_cleanly_on_ctrl_c(tmp_path):
     import sys
 
     port, aws_port = _free_port(), _free_port()
+    state = tmp_path / "local-state.json"
     env = {**os.environ, "PORT": str(port), "AWS_ENDPOINT_URL": f"http://127.0.0.1:{aws_port}",
-           "DJANGO_SUPERUSER_PASSWORD": "local-test-passphrase",
+           "DJANGO_SUPERUSER_PASSWORD": "local-test-passphrase", "EMAILHUB_LOCAL_STATE": str(state),
            "PYTHONUNBUFFERED": "1"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # A second terminal: no PORT, no AWS_ENDPOINT_URL.
+    second_terminal = {k: v for k, v in env.items() if k not in ("PORT", "AWS_ENDPOINT_URL")}
+
+    def manage(*args):
+        return subprocess.run([sys.executable, "manage.py", *args], env=second_terminal, text=True,
+                              capture_output=True, timeout=60)
     process = subprocess.Popen([sys.executable, "manage.py", "run_local"], env=env, text=True,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output, key = [], None
@@ -143,12 +171,19 @@ def test_run_local_serves_then_stops_cleanly_on_ctrl_c(tmp_path):
             time.sleep(0.2)
         assert email["status"] == "sent"
         assert _sign_in(base, "admin", "local-test-passphrase") == f"{base}/admin/"
+        found = manage("verify_identity", "bob@example.com")  # finds the running stack by itself
+        assert found.returncode == 0, found.stdout + found.stderr
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=20)
     assert process.returncode == 0, "".join(output) + rest
     assert "Stopped the worker and the AWS emulator." in rest
     assert "Staff user 'admin'" in "".join(output)
+    assert not state.exists()
+    # The stack is gone: one line saying what to do, no traceback.
+    gone = manage("verify_identity", "bob@example.com")
+    assert gone.returncode == 1 and "Traceback" not in gone.stderr
+    assert gone.stderr.strip().count("\n") == 0 and "make run" in gone.stderr and "AWS_ENDPOINT_URL" in gone.stderr
 
 
 def _sign_in(base, username, password):
@@ -166,3 +201,15 @@ def _sign_in(base, username, password):
     with browser.open(request, timeout=10) as response:
         assert "Last 24 hours" in response.read().decode()
         return response.url
+
+
+def test_reject_addresses_are_not_special_in_production(send, verified, settings, monkeypatch):
+    from emailhub.local import ses_simulator
+    from emailhub.selectors import email_status
+    from tests.conftest import drain_outbox, message
+
+    settings.PRODUCTION, settings.EMAILHUB_SES_EVENT_SIMULATOR = True, True  # even if someone turned it on
+    monkeypatch.setattr(ses_simulator, "simulate_events", lambda **kwargs: None)
+    email_id = send(message(to="reject@simulator.amazonses.com")).json()["id"]
+    drain_outbox()
+    assert email_status(email_id=email_id)["status"] == "sent"

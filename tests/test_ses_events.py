@@ -152,3 +152,45 @@ def test_an_early_event_comes_back_within_seconds(sent_email, settings):
         poll_events_once(wait_seconds=1)
     assert email_get(email_id)["status"] == "delivered"
     assert time.monotonic() < deadline
+
+
+def test_overview_counts_emails_not_recipient_events(send, verified):
+    """Three multi-recipient emails: each SES event names one recipient. The
+    overview counts each email once: sent 3, and each in at most one of
+    delivered, bounced and complained, whatever the order of its events."""
+    from emailhub.identities import identity_verify
+    from emailhub.stats import stats_overview
+
+    identity_verify(identity="example.org")
+    recipients = ["ann@example.org", "bob@example.org", "cat@example.org"]
+    ids = [send(message(to=recipients[:1], cc=recipients[1:])).json()["id"] for _ in range(3)]
+    drain_outbox()
+    ses_ids = [email_get(email_id)["ses_message_id"] for email_id in ids]
+
+    def for_recipient(name, ses_id, address):
+        event = ses_event(name, ses_id)
+        if name == "delivery":
+            event["delivery"]["recipients"] = [address]
+        elif name == "bounce_permanent":
+            event["bounce"]["bouncedRecipients"][0]["emailAddress"] = address
+        return event
+
+    records, n = [], 0
+    plans = [  # every recipient delivered; two delivered and one bounced; one delivered then a bounce and a complaint
+        [("delivery", a) for a in recipients],
+        [("delivery", recipients[0]), ("bounce_permanent", recipients[1]), ("delivery", recipients[2])],
+        [("delivery", recipients[0]), ("bounce_permanent", recipients[1]), ("complaint", recipients[0])],
+    ]
+    for ses_id, plan in zip(ses_ids, plans):
+        for name, address in plan:
+            n += 1
+            records.append(sns_record(for_recipient(name, ses_id, address), f"n{n}"))
+    deliver(*records)
+
+    assert [email_get(email_id)["status"] for email_id in ids] == ["delivered", "bounced", "complained"]
+    overview = stats_overview()
+    counts = overview["last_24h"]
+    assert (counts["sent"], counts["delivered"], counts["bounced"], counts["complained"]) == (3, 1, 1, 1)
+    assert counts["sent"] >= counts["delivered"] + counts["bounced"] + counts["complained"]
+    assert overview["last_7d"] == counts
+    assert max(sum(hour.values()) for _, hour in overview["hourly"]) == 3  # the chart's peak: 3 emails

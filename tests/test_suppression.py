@@ -17,7 +17,15 @@ def test_suppressed_recipient_is_a_422_naming_it(send, verified, settings):
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "suppressed_recipient" and error["addresses"] == ["alice@example.com"]
+    assert error["field"] == "to"
     assert queue_messages("emailhub-outbox") == []
+
+
+def test_a_suppressed_bcc_is_reported_on_bcc(send, verified, settings):
+    settings.EMAILHUB_SES_SANDBOX = False
+    suppression_add(address="dan@example.com", reason="hard bounce")
+    error = send(message(bcc=["dan@example.com"])).json()["error"]
+    assert (error["code"], error["field"]) == ("suppressed_recipient", "bcc")
 
 
 def test_suppression_check_works_for_emails_too_big_for_the_transaction(send, aws, settings):

@@ -257,3 +257,15 @@ def test_a_crash_after_the_ses_call_is_an_unknown_outcome(accepted, monkeypatch,
     email = email_get(accepted)
     assert email["status"] == "failed" and email["last_error"]["code"] == "outcome_unknown"
     assert len(ses_sent()) == 1
+
+
+def test_an_email_retried_twice_counts_once_as_retrying(send, verified, ses_failures):
+    from emailhub.stats import stats_overview
+
+    ses_failures("TooManyRequestsException", "slow down")
+    ses_failures("ServiceUnavailable", "down", status=503)
+    email_id = send(message()).json()["id"]
+    drain_outbox()
+    assert [e["type"] for e in email_get(email_id)["events"]].count("attempt_failed") == 2
+    counts = stats_overview()["last_24h"]
+    assert (counts["retrying"], counts["sent"]) == (1, 1)

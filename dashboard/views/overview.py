@@ -15,9 +15,9 @@ def overview_context():
     context = {"sandbox": settings.EMAILHUB_SES_SANDBOX, "colors": COLORS, "overview_errors": []}
     try:
         stats = stats_overview()
-        bars, labels, peak = stacked_bars(stats["hourly"], stats["outcomes"])
+        bars, labels, peak = stacked_bars(stats["hourly"], stats["chart_outcomes"])
         context.update(stats=stats, bars=bars, labels=labels, peak=peak, outbox=outbox_depth(),
-                       legend=[(s, COLORS.get(s, "#666")) for s in stats["outcomes"]])
+                       legend=[(s, COLORS.get(s, "#666")) for s in stats["chart_outcomes"]])
     except EmailhubError as err:
         context["overview_errors"].append(f"Counts unavailable: {err.message}")
     try:

@@ -79,6 +79,13 @@ def send(*, sender, to, cc, bcc, reply_to, subject, text, html, tags, raw, confi
         kwargs["EmailTags"] = [{"Name": k, "Value": v} for k, v in tags.items()]
     if configuration_set:
         kwargs["ConfigurationSetName"] = configuration_set
+    if settings.EMAILHUB_SES_EVENT_SIMULATOR and not settings.PRODUCTION:
+        # Local mode only: the simulator's reject addresses (see local/ses_simulator.py).
+        from emailhub.local.ses_simulator import simulated_rejection
+
+        refused = simulated_rejection([*to, *cc, *bcc])
+        if refused:
+            raise SendError(refused, code="MessageRejected", kind=SEND_ERROR_KINDS["MessageRejected"])
     try:
         message_id = call("sesv2", "send_email", **kwargs)["MessageId"]
     except ClientError as err:

@@ -12,7 +12,14 @@ on AWS (and need no verification in the sandbox):
     suppressionlist@simulator.amazonses.com hard bounce (on the account's suppression list)
     ooto@simulator.amazonses.com            delivered (the out-of-office reply is not an event)
 
-Any other address is delivered. Off in production; EMAILHUB_SES_EVENT_SIMULATOR turns it off locally."""
+Any other address is delivered. Off in production; EMAILHUB_SES_EVENT_SIMULATOR turns it off locally.
+
+Two more addresses exist only here (on AWS they are not special): SES refuses
+the send itself, as it refuses a message (MessageRejected), so the email
+fails and is parked on the dead-letter queue, ready to be resent:
+
+    reject@simulator.amazonses.com          refused on every send
+    reject-once@simulator.amazonses.com     refused, then accepted on the next send (a resend), alternately"""
 
 import functools
 import logging
@@ -25,7 +32,26 @@ from emailhub import model
 from emailhub.aws import sns
 
 SIMULATOR = "@simulator.amazonses.com"
+REJECT, REJECT_ONCE = "reject" + SIMULATOR, "reject-once" + SIMULATOR
 logger = logging.getLogger(__name__)
+_refused_last = set()  # reject-once addresses whose last send was refused
+_refusals_lock = threading.Lock()
+
+
+def simulated_rejection(addresses):
+    """The message local SES refuses this send with, or None (see above)."""
+    for address in addresses:
+        local = parseaddr(address)[1].lower()
+        if local == REJECT:
+            return f"Local SES simulator: {REJECT} is refused on every send."
+        if local == REJECT_ONCE:
+            with _refusals_lock:
+                if local in _refused_last:
+                    _refused_last.discard(local)
+                    continue
+                _refused_last.add(local)
+            return f"Local SES simulator: {REJECT_ONCE} is refused this time; the next send goes through."
+    return None
 
 
 @functools.lru_cache(maxsize=8)

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from emailhub.apikeys import api_key_create
 from emailhub.audit import audit_record
 from emailhub.aws import clients
+from emailhub.local.state import local_state_clear, local_state_path, local_state_write
 from emailhub.staff.accounts import StaffError, staff_create, staff_set_password
 from emailhub.staff.roles import ADMIN
 
@@ -36,7 +37,9 @@ class Command(BaseCommand):
         clients.reset()
         pollers = []
         try:
-            self.stdout.write(f"AWS emulator on {settings.AWS_ENDPOINT_URL}")
+            local_state_write(aws_endpoint_url=settings.AWS_ENDPOINT_URL, url=f"http://127.0.0.1:{port}")
+            self.stdout.write(f"AWS emulator on {settings.AWS_ENDPOINT_URL} (manage.py in other terminals "
+                              f"finds it through {local_state_path().name})")
             call_command("bootstrap_aws", stdout=self.stdout)
             self._admin()
             key, secret = api_key_create(name="local")
@@ -53,6 +56,7 @@ class Command(BaseCommand):
             for poller in pollers:
                 poller.stop()
             emulator.stop()
+            local_state_clear()
             self.stdout.write("Stopped the worker and the AWS emulator.")
 
     def _admin(self):

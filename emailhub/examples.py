@@ -1,0 +1,36 @@
+"""Examples in the OpenAPI document, one per request body and main response:
+tools that turn the document into requests (Postman, generated clients) send
+these instead of placeholders, so they must be valid requests. The address is
+the one the README's local stack verifies."""
+
+EMAIL_ID = "01a21ecc-a182-77b3-b4ce-7855025ae3fc"
+AT = "2026-11-27T10:00:00.000000+00:00"
+
+
+def _error(code, message, field=None):
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
+SEND_EMAIL = {
+    "body": {"to": ["alice@example.com"], "subject": "Your order", "text": "Thanks!"},
+    202: {"id": EMAIL_ID, "status": "queued", "created_at": AT},
+    400: _error("invalid_address", "The address has no @.", "to.0"),
+    401: _error("unauthorized", "Missing, invalid or revoked API key. Send `Authorization: Bearer <key>`."),
+    422: _error("unverified_identity", "The SES sandbox only sends between verified identities. Verify "
+                "bob@example.com (python manage.py verify_identity ADDRESS) or leave the sandbox.", "to"),
+    503: _error("aws_unavailable", "A service Emailhub depends on is unavailable right now; nothing was "
+                "accepted. Retry in 5 seconds with the same Idempotency-Key."),
+}
+
+GET_EMAIL = {
+    200: {"id": EMAIL_ID, "status": "sent", "created_at": AT, "updated_at": AT, "sender": "no-reply@example.com",
+          "to": ["alice@example.com"], "cc": [], "bcc": [], "reply_to": [], "subject": "Your order", "tags": {},
+          "attempts": 1, "last_error": None, "ses_message_id": "0100018f-example", "sent_at": AT,
+          "parent_id": None, "resent_as": None,
+          "events": [{"at": AT, "type": "accepted"}, {"at": AT, "type": "sent", "attempt": 1}]},
+    404: _error("not_found", f"No email with id {EMAIL_ID!r}."),
+}
+
+HEALTH = {
+    200: {"status": "ok", "checks": {"dynamodb": {"ok": True}, "outbox": {"ok": True}, "ses": {"ok": True}}},
+}
