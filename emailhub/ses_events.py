@@ -182,8 +182,10 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
             if status and email.get("companions"):  # its small items carry the status too
                 email_write_with_companions(update, email["id"], email["companions"], status)
             else:
+                # A status move seeing no small items: a back-fill giving it some meanwhile makes this look again.
+                unchanged = " AND attribute_not_exists(companions)" if status else ""
                 dynamodb.update(*model.email_key(email["id"]), expression=update["UpdateExpression"],
-                                names=names, values=values, condition=update["ConditionExpression"])
+                                names=names, values=values, condition=update["ConditionExpression"] + unchanged)
         except ConditionFailed:
             email = email_get(email["id"])  # changed meanwhile: look again
             continue
