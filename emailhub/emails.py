@@ -7,6 +7,7 @@ appends to the item's `events` timeline; nothing overwrites an earlier event.
 
 import random
 import time
+import uuid
 
 from emailhub import model
 from emailhub.aws import dynamodb
@@ -88,7 +89,7 @@ TRANSACTION_ITEMS = 100
 CONFLICT_RETRIES = 4
 
 
-def companion_updates(email_id, companions, status):
+def companion_updates(*, email_id, companions, status):
     """("Update", args) for each small item of an email, to carry `status`.
     Unconditional: the email's own write in the same transaction holds the
     condition, and its pk going missing cancels them all."""
@@ -101,17 +102,18 @@ def companion_updates(email_id, companions, status):
     ]
 
 
-def email_write_with_companions(email_update, email_id, companions, status):
+def email_write_with_companions(*, update, email_id, companions, status):
     """Apply one UpdateItem of an email (update_args) and move its small items
     to `status`, atomically in one TransactWriteItems (one call). An email
     with more than 99 small items (50 recipients and 50 tags) moves the rest
     in a second transaction right after. Returns nothing: a transaction does
     not hand back the item."""
-    writes = [("Update", email_update)] + companion_updates(email_id, companions, status)
+    writes = [("Update", update)] + companion_updates(email_id=email_id, companions=companions, status=status)
     first, rest = writes[:TRANSACTION_ITEMS], writes[TRANSACTION_ITEMS:]
     for attempt in range(CONFLICT_RETRIES):
         try:
-            dynamodb.transact(first)
+            # The token makes an SDK retry of a transaction that did commit succeed, not fail its condition.
+            dynamodb.transact(first, token=str(uuid.uuid4()))
             break
         except TransactionConflict:
             # Another write touched one of the items at the same moment: try
@@ -178,7 +180,7 @@ def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id
         if companions:
             update = dynamodb.update_args(pk, sk, expression=expression, names=names, values=values,
                                           condition=condition)
-            email_write_with_companions(update, email_id, companions, to_status)
+            email_write_with_companions(update=update, email_id=email_id, companions=companions, status=to_status)
             return None
     return dynamodb.update(pk, sk, expression=expression, names=names, values=values, condition=condition)
 

@@ -180,7 +180,8 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
         )
         try:
             if status and email.get("companions"):  # its small items carry the status too
-                email_write_with_companions(update, email["id"], email["companions"], status)
+                email_write_with_companions(update=update, email_id=email["id"], companions=email["companions"],
+                                            status=status)
             else:
                 # A status move seeing no small items: a back-fill giving it some meanwhile makes this look again.
                 unchanged = " AND attribute_not_exists(companions)" if status else ""
