@@ -66,6 +66,7 @@ PAGE_SIZE = 50
 DAYS = 7  # the log's default range: today and the six days before
 COMMON_RECIPIENTS = [f"customer-{n:02d}@example.com" for n in range(10)]
 RARE_RECIPIENT = "rare-customer@example.com"
+RARE_DOMAIN = "rare.example.net"  # the domain of RARE_COUNT emails of common recipients' (issue #11)
 RARE_TAG = ("campaign", "pilot")
 RARE_COUNT = 3  # emails to the rare recipient, and emails with the rare tag, at every size
 STATUS_MIX = [(model.SENT, 0.90), (model.FAILED, 0.08), (model.QUEUED, 0.02)]
@@ -267,11 +268,13 @@ class Email:
     day: str
 
 
-def email_items(index, moment, rng, *, rare_recipient, rare_tag):
+def email_items(index, moment, rng, *, rare_recipient, rare_tag, rare_domain=False):
     """The email item and its recipient items, as email_accept would write
     them, then moved to a final status the way the worker leaves them."""
     email_id = model.new_email_id(moment)
     to = RARE_RECIPIENT if rare_recipient else COMMON_RECIPIENTS[rng.randrange(len(COMMON_RECIPIENTS))]
+    if rare_domain and not rare_recipient:
+        to = f"customer-{index}@{RARE_DOMAIN}"
     tags = {"type": _pick(rng, TYPE_MIX)}
     if rare_tag:
         tags[RARE_TAG[0]] = RARE_TAG[1]
@@ -312,6 +315,7 @@ def populate(count, rng, first_day):
     span = DAYS * 24 * 3600
     rare_recipient = set(rng.sample(range(count), RARE_COUNT))
     rare_tag = set(rng.sample(range(count), RARE_COUNT))
+    rare_domain = set(rng.sample(range(count), RARE_COUNT))
     dynamo, table = clients.client("dynamodb"), settings.EMAILHUB_TABLE
     emails, batch = [], []
 
@@ -324,7 +328,7 @@ def populate(count, rng, first_day):
     for index in range(count):
         moment = start + timedelta(seconds=span * (index + rng.random()) / count)
         items, email = email_items(index, moment, rng, rare_recipient=index in rare_recipient,
-                                   rare_tag=index in rare_tag)
+                                   rare_tag=index in rare_tag, rare_domain=index in rare_domain)
         emails.append(email)
         for item in items:
             batch.append(item)
@@ -347,7 +351,8 @@ class Scenario:
         """Does the script's record of an email match this page's filter?"""
         if self.params.get("status") and email.status != self.params["status"]:
             return False
-        if self.params.get("recipient") and email.to != self.params["recipient"]:
+        recipient = self.params.get("recipient")
+        if recipient and (not email.to.endswith(recipient) if recipient.startswith("@") else email.to != recipient):
             return False
         if self.params.get("tag"):
             name, value = self.params["tag"].split("=", 1)
@@ -365,6 +370,7 @@ SCENARIOS = [
     Scenario("recipient, common (10%)", {"recipient": COMMON_RECIPIENTS[0]}),
     Scenario("recipient, common, page 2", follow_next_of="recipient, common (10%)"),
     Scenario(f"recipient, rare ({RARE_COUNT} emails)", {"recipient": RARE_RECIPIENT}),
+    Scenario(f"recipient domain, rare ({RARE_COUNT} emails)", {"recipient": "@" + RARE_DOMAIN}),
     Scenario("tag type=alert (10%)", {"tag": "type=alert"}),
     Scenario("tag type=alert, page 2", follow_next_of="tag type=alert (10%)"),
     Scenario(f"tag, rare ({RARE_COUNT} emails)", {"tag": RARE_TAG_TEXT}),

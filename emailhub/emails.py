@@ -54,11 +54,16 @@ def email_item(*, email_id, moment, summary, payload, api_key_prefix, idempotenc
 
 def recipient_items(*, email_id, moment, addresses, expires_at, status=model.QUEUED):
     """One small item per distinct recipient, for the recipient index and
-    (with the email's status) the match-status index."""
-    return [
-        _companion(email_id, moment, expires_at, status, model.recipient_sk(address), rcpt=address)
-        for address in sorted({a.lower() for a in addresses})
-    ]
+    (with the email's status) the match-status index. The first recipient of
+    each domain also carries the domain, for the recipient-domain index: one
+    entry per email and domain, however many of its recipients are there."""
+    items, domains = [], set()
+    for address in sorted({a.lower() for a in addresses}):
+        keys = {"rcpt": address}
+        if model.address_domain(address) not in domains:
+            domains.add(keys.setdefault("rcpt_domain", model.address_domain(address)))
+        items.append(_companion(email_id, moment, expires_at, status, model.recipient_sk(address), **keys))
+    return items
 
 
 def tag_items(*, email_id, moment, tags, expires_at, status=model.QUEUED):

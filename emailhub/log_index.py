@@ -133,13 +133,19 @@ def _backfill_email(email_id):
             return "busy"
         writes = []
         companions = []
-        for item in items:
+        domains = set()
+        for item in items:  # sorted by sk: the first recipient of each domain carries it
             if item["sk"].startswith("RCPT#"):
                 companions.append(item["sk"])
+                domain = model.address_domain(item["rcpt"])
+                expression, values = "SET #status = :to, match_status = :ms", {
+                    ":to": carried, ":ms": model.match_status(item["sk"], carried)}
+                if domain not in domains:
+                    domains.add(domain)
+                    expression += ", rcpt_domain = :d"
+                    values[":d"] = domain
                 writes.append(("Update", dynamodb.update_args(
-                    pk, item["sk"], expression="SET #status = :to, match_status = :ms",
-                    names={"#status": "status"},
-                    values={":to": carried, ":ms": model.match_status(item["sk"], carried)})))
+                    pk, item["sk"], expression=expression, names={"#status": "status"}, values=values)))
         for tag in tag_items(email_id=email_id, moment=email["created_at"], tags=email["summary"].get("tags"),
                              expires_at=email.get(model.TTL_ATTRIBUTE), status=carried):
             companions.append(tag["sk"])

@@ -6,6 +6,7 @@ Access patterns and the key or index that serves each (never a Scan):
 - all emails over time ............... feed-index:   feed=EMAIL#<day>, created_at
 - emails by recipient ................ recipient-index on RCPT items: rcpt=<address>, created_at
 - emails by tag ...................... tag-index on TAG items: tag=<name>=<value>, created_at
+- emails by recipient domain ......... recipient-domain-index on RCPT items: rcpt_domain=<domain>, created_at
 - emails by recipient and status ..... match-status-index on RCPT items: match_status=RCPT#<address>#<status>
 - emails by tag and status ........... match-status-index on TAG items:  match_status=TAG#<name>=<value>#<status>
 - an email by SES message id ......... ses-message-index: ses_message_id
@@ -49,6 +50,7 @@ RECIPIENT_INDEX = "recipient-index"
 SES_MESSAGE_INDEX = "ses-message-index"
 TAG_INDEX = "tag-index"
 MATCH_STATUS_INDEX = "match-status-index"
+DOMAIN_INDEX = "recipient-domain-index"
 
 # Statuses the small items never carry (see emails.email_transition).
 NOT_ON_COMPANIONS = (SENDING,)
@@ -79,7 +81,7 @@ def table_spec(name):
         "AttributeDefinitions": [
             {"AttributeName": attr, "AttributeType": "S"}
             for attr in ("pk", "sk", "status_day", "feed", "rcpt", "created_at", "ses_message_id", "tag",
-                         "match_status")
+                         "match_status", "rcpt_domain")
         ],
         "GlobalSecondaryIndexes": [
             _index(STATUS_INDEX, "status_day", "created_at", include),
@@ -89,6 +91,7 @@ def table_spec(name):
             _index(SES_MESSAGE_INDEX, "ses_message_id"),
             _index(TAG_INDEX, "tag", "created_at", companion),
             _index(MATCH_STATUS_INDEX, "match_status", "created_at", companion),
+            _index(DOMAIN_INDEX, "rcpt_domain", "created_at", companion),
         ],
     }
 
@@ -153,6 +156,10 @@ def email_feed(email_id):
 
 def recipient_sk(address):
     return f"RCPT#{address}"
+
+
+def address_domain(address):
+    return address.rpartition("@")[2].lower()
 
 
 def tag_sk(name, value):

@@ -51,6 +51,7 @@ class LogFilter:
     date_to: date
     status: Optional[str] = None
     recipient: Optional[str] = None
+    recipient_domain: Optional[str] = None  # every recipient at this domain
     tag: Optional[tuple] = None  # (name, value)
 
 
@@ -66,6 +67,7 @@ def email_log_page(*, log_filter, position=None, size=50):
     - recipient and status ..... match-status-index, RCPT#<address>#<status>
     - tag and status ........... match-status-index, TAG#<name>=<value>#<status>
     - recipient ................ recipient-index
+    - recipient domain ......... recipient-domain-index (a status or tag checked on the emails)
     - tag ...................... tag-index
     - status ................... status-index, per status and day
     - nothing .................. feed-index, per day
@@ -129,6 +131,8 @@ def _companion_query(log_filter):
         if status:
             return model.MATCH_STATUS_INDEX, "match_status", model.match_status(sk, status)
         return model.RECIPIENT_INDEX, "rcpt", log_filter.recipient.lower()
+    if log_filter.recipient_domain:
+        return model.DOMAIN_INDEX, "rcpt_domain", log_filter.recipient_domain.lower()
     if log_filter.tag:
         name, value = log_filter.tag
         if status:

@@ -166,3 +166,27 @@ def test_fifty_recipients_and_fifty_tags_are_all_indexed_and_kept_in_step(send, 
         for status, shown in (("sent", [email_id]), ("queued", [])):
             page, _ = email_log_page(log_filter=LogFilter(date_from=day, date_to=day, status=status, **filters))
             assert [e["id"] for e in page] == shown, (filters, status)
+
+
+def test_a_recipient_domain_is_one_query_and_lists_each_email_once(send, domain, calls, admin_client):
+    """Issue #11: every email to anyone at a domain, newest first, each once
+    even when several of its recipients are there."""
+    ids = [
+        send(message(to=["bob@example.org"], cc=["carol@example.org"], tags={"type": "alert"})).json()["id"],
+        send(message(to=["alice@example.com"])).json()["id"],
+        send(message(to=["carol@example.org"], tags={"type": "order"})).json()["id"],
+        send(message(to=["alice@example.com"], bcc=["dave@example.org"])).json()["id"],
+    ]
+    day = today(ids[0])
+    assert page_through(LogFilter(date_from=day, date_to=day, recipient_domain="example.org"), calls, size=2) \
+        == ([ids[3], ids[2], ids[0]], 2)
+    found, _ = page_through(LogFilter(date_from=day, date_to=day, recipient_domain="example.org",
+                                      tag=("type", "alert")), calls)
+    assert found == [ids[0]]
+    assert page_through(LogFilter(date_from=day, date_to=day, recipient_domain="example.com"), calls)[0] \
+        == [ids[3], ids[1]]
+
+    page = admin_client.get("/admin/emails/", {"recipient": "@Example.ORG"}).content.decode()
+    assert all(f"/admin/emails/{email_id}/" in page for email_id in (ids[0], ids[2], ids[3]))
+    assert f"/admin/emails/{ids[1]}/" not in page
+    assert "Write a domain" in admin_client.get("/admin/emails/", {"recipient": "@nodot"}).content.decode()
