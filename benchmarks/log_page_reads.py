@@ -2,11 +2,11 @@
 """Benchmark of the dashboard's email log: DynamoDB reads per page at 1k and 100k emails.
 
 Fills the table with N emails of the project's real item shapes (built with
-emailhub.emails.email_item / recipient_items, written with BatchWriteItem;
-not measured), then opens log pages in the dashboard as a logged-in
-staff viewer (django.test.Client, GET /admin/emails/, size 50): the first page,
-page 2 by its "next" link, status=failed, a common and a rare recipient, a tag,
-and two combinations that filter after reading. A botocore `after-call` hook
+emailhub.emails.email_item / recipient_items / tag_items, written with
+BatchWriteItem; not measured), then opens log pages in the dashboard as a
+logged-in staff viewer (django.test.Client, GET /admin/emails/, size 50): the
+first page and page 2 by its "next" link, statuses, common and rare recipients,
+a rare domain, common and rare tags, and every combination the log offers. A botocore `after-call` hook
 on the DynamoDB client Emailhub uses counts, per page, the operations by name,
 the items each Query returned (Count) and evaluated (ScannedCount), and the
 items each BatchGetItem returned.
