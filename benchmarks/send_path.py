@@ -226,8 +226,131 @@ class Phase:
 
 # --- the two paths -------------------------------------------------------------
 
+TAGS = {"type": "order"}  # one tag, as most callers send (see --tags)
+
+
 def request_body(i, run):
-    return {"to": [RECIPIENT], "subject": f"Order {run}-{i} confirmed", "text": f"Thanks for order {i}!"}
+    body = {"to": [RECIPIENT], "subject": f"Order {run}-{i} confirmed", "text": f"Thanks for order {i}!"}
+    if TAGS:
+        body["tags"] = dict(TAGS)
+    return body
+
+
+# --- write capacity ---------------------------------------------------------------
+
+def item_size(raw):
+    """An item's size as DynamoDB bills it (close enough to the byte): names
+    plus values, 3 bytes per list or map and 1 per element."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in raw.items())
+
+
+def _value_size(value):
+    (kind, inner), = value.items()
+    if kind in ("S", "B"):
+        return len(inner.encode() if isinstance(inner, str) else inner)
+    if kind == "N":
+        return (len(inner.lstrip("-").replace(".", "").lstrip("0")) + 1) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + _value_size(v) for k, v in inner.items())
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: v}) for v in inner)
+    raise ValueError(kind)
+
+
+def _units(size):
+    return max(1, -(-size // 1024))
+
+
+class CapacityMeter:
+    """Write capacity units of DynamoDB's on-demand rules, from each written
+    item's image before and after the call (moto's own ConsumedCapacity is a
+    constant). The table: the larger image, in 1 KB units, at least 1; twice
+    that inside TransactWriteItems (ConditionChecks included). Each global
+    secondary index: a put or a delete of the projected item (1 KB units), a
+    delete and a put when its key changed, one write when only a projected
+    attribute did, nothing otherwise. The images are read with GetItem through
+    the uncounted call path, outside every measured phase."""
+
+    WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
+
+    def __init__(self, table, indexes):
+        self.table, self.indexes = table, indexes
+        self.active = False
+        self.by_call = Counter()
+        self.calls = Counter()
+
+    def install(self):
+        meter, inner = self, botocore.client.BaseClient._make_api_call
+
+        def _make_api_call(client, operation_name, api_params):
+            if not meter.active or operation_name not in meter.WRITES:
+                return inner(client, operation_name, api_params)
+            meter.active = False
+            try:
+                touched = meter._touched(operation_name, api_params)
+                before = {key: meter._image(inner, client, key) for key, _ in touched}
+                result = inner(client, operation_name, api_params)
+                factor = 2 if operation_name == "TransactWriteItems" else 1
+                units = 0
+                for key, kind in touched:
+                    after = meter._image(inner, client, key) if kind != "ConditionCheck" else before[key]
+                    units += factor * _units(max(item_size(before[key] or {}), item_size(after or {})))
+                    if kind != "ConditionCheck":
+                        units += meter._index_units(before[key], after)
+                meter.by_call[operation_name] += units
+                meter.calls[operation_name] += 1
+                return result
+            finally:
+                meter.active = True
+
+        botocore.client.BaseClient._make_api_call = _make_api_call
+
+    def _touched(self, operation, params):
+        def key_of(args):
+            key = args.get("Key") or {"pk": args["Item"]["pk"], "sk": args["Item"]["sk"]}
+            return (args["TableName"], json.dumps(key, sort_keys=True))
+
+        if operation == "TransactWriteItems":
+            return [(key_of(args), kind) for entry in params["TransactItems"] for kind, args in entry.items()]
+        if operation == "BatchWriteItem":
+            return [(key_of({"TableName": table, **(request.get("PutRequest") or request["DeleteRequest"])}),
+                     "Put") for table, requests in params["RequestItems"].items() for request in requests]
+        return [(key_of(params), operation)]
+
+    @staticmethod
+    def _image(call, client, key):
+        table, raw_key = key
+        return call(client, "GetItem", {"TableName": table, "Key": json.loads(raw_key),
+                                        "ConsistentRead": True}).get("Item")
+
+    def _index_units(self, before, after):
+        units = 0
+        for index in self.indexes:
+            keys = [k["AttributeName"] for k in index["KeySchema"]]
+            projection = index["Projection"]
+            if projection["ProjectionType"] == "ALL":
+                names = None
+            else:
+                names = {"pk", "sk", *keys, *projection.get("NonKeyAttributes", [])}
+
+            def projected(image):
+                if not image or any(k not in image for k in keys):
+                    return None
+                return {n: v for n, v in image.items() if names is None or n in names}
+
+            old, new = projected(before), projected(after)
+            if old and new:
+                if any(old[k] != new[k] for k in keys):
+                    units += _units(item_size(old)) + _units(item_size(new))
+                elif old != new:
+                    units += _units(max(item_size(old), item_size(new)))
+            elif old or new:
+                units += _units(item_size(old or new))
+        return units
 
 
 class Emailhub:
@@ -419,10 +542,37 @@ def report(n, warmup, live, replay, statuses):
           f"handler's (target <= {MAX_CPU_RATIO:.1f}x; with replayed AWS answers {r_ratio:.1f}x)")
 
 
+def capacity_report(hub, n):
+    from emailhub import model
+
+    capacity = CapacityMeter(settings.EMAILHUB_TABLE, model.table_spec(settings.EMAILHUB_TABLE)
+                             ["GlobalSecondaryIndexes"])
+    capacity.install()
+    capacity.active = True
+    try:
+        ids, *_ = run_emailhub(hub, n, run="capacity")
+    finally:
+        capacity.active = False
+    unsent = n - check_sent(ids).get("sent", 0)
+    total = sum(capacity.by_call.values())
+    print()
+    print(f"DynamoDB write capacity units per sent email (on-demand rules, table and indexes; {n} more emails, "
+          f"{len(TAGS)} tag(s) and 1 recipient each): {total / n:.1f}"
+          + (f"  ({unsent} did not end sent)" if unsent else ""))
+    print("  by call: " + ", ".join(f"{op} {units / n:.1f} WCU in {capacity.calls[op] / n:.2f} calls"
+                                    for op, units in capacity.by_call.most_common()))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--emails", type=int, default=200, help="emails per path (default 200)")
     parser.add_argument("--warmup", type=int, default=20, help="warm-up emails per path, not counted (default 20)")
+    parser.add_argument("--tags", type=int, default=1,
+                        help="tags on each email (default 1, type=order; 0 for none): each is one more small "
+                             "item written beside the email and moved with its status")
+    parser.add_argument("--capacity-emails", type=int, default=20,
+                        help="emails sent once more, after the measured runs, to count write capacity "
+                             "units (default 20; 0 skips it)")
     parser.add_argument("--log-level", default=None,
                         help="level for the emailhub logger (default: as settings configure it; the "
                              "worker logs one INFO line per email to stderr)")
@@ -431,6 +581,8 @@ def main(argv=None):
         parser.error("--emails and --warmup must be at least 1")
     if args.log_level:
         logging.getLogger("emailhub").setLevel(args.log_level.upper())
+    TAGS.clear()
+    TAGS.update({"type": "order", **{f"t{n}": f"v{n}" for n in range(1, args.tags)}} if args.tags else {})
 
     METER.install()
     with mock_aws():
@@ -473,6 +625,8 @@ def main(argv=None):
 
         report(args.emails, args.warmup, (accept, worker, polls, bare_phase), (r_accept, r_worker, r_bare),
                statuses)
+        if args.capacity_emails:
+            capacity_report(hub, args.capacity_emails)
         unsent = sum(count for status, count in statuses.items() if status != "sent")
         if unsent:
             print(f"ERROR: {unsent} of {len(warm_ids) + len(ids)} emails did not end `sent`: "

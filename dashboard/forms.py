@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 
 from django import forms
@@ -9,6 +10,7 @@ from emailhub.identities import InvalidIdentity, identity_normalize
 from emailhub.selectors import LogFilter
 from emailhub.staff.roles import ROLE_CHOICES, VIEWER
 
+DOMAIN = re.compile(r"[^\s@]+\.[^\s@]+")
 PAGE_SIZES = [(25, "25"), (50, "50"), (100, "100"), (200, "200")]
 MAX_RANGE_DAYS = 92
 
@@ -25,7 +27,8 @@ class LogFilterForm(forms.Form):
         return params
 
     status = forms.ChoiceField(required=False, choices=[("", "any status")] + [(s, s) for s in model.STATUSES])
-    recipient = forms.CharField(required=False, max_length=320)
+    recipient = forms.CharField(required=False, max_length=320,
+                                help_text="an address, or @domain for every recipient there")
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="from")
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="to")
     tag = forms.CharField(required=False, max_length=513, help_text="name=value")
@@ -35,6 +38,11 @@ class LogFilterForm(forms.Form):
         value = self.cleaned_data["recipient"].strip()
         if not value:
             return None
+        if value.startswith("@"):
+            domain = value[1:].lower()
+            if not DOMAIN.fullmatch(domain):
+                raise forms.ValidationError("Write a domain as @example.com.")
+            return "@" + domain
         try:
             return parse_mailbox(value).address.lower()
         except InvalidAddress as err:
@@ -63,8 +71,10 @@ class LogFilterForm(forms.Form):
 
     def log_filter(self):
         data = self.cleaned_data
+        recipient = data["recipient"]
+        domain = recipient[1:] if recipient and recipient.startswith("@") else None
         return LogFilter(date_from=data["date_from"], date_to=data["date_to"], status=data["status"] or None,
-                         recipient=data["recipient"], tag=data["tag"])
+                         recipient=None if domain else recipient, recipient_domain=domain, tag=data["tag"])
 
     def fingerprint_params(self):
         data = self.cleaned_data

@@ -5,8 +5,13 @@ second worker can never move an email along a path twice. Every change also
 appends to the item's `events` timeline; nothing overwrites an earlier event.
 """
 
+import random
+import time
+import uuid
+
 from emailhub import model
 from emailhub.aws import dynamodb
+from emailhub.errors import TransactionConflict
 
 
 def event(event_type, moment, **details):
@@ -19,7 +24,8 @@ def email_get(email_id):
     return dynamodb.get(*model.email_key(email_id))
 
 
-def email_item(*, email_id, moment, summary, payload, api_key_prefix, idempotency_key, expires_at, extra=None):
+def email_item(*, email_id, moment, summary, payload, api_key_prefix, idempotency_key, expires_at, extra=None,
+               companions=()):
     pk, sk = model.email_key(email_id)
     item = {
         "pk": pk,
@@ -40,32 +46,108 @@ def email_item(*, email_id, moment, summary, payload, api_key_prefix, idempotenc
     }
     if idempotency_key:
         item["idempotency_key"] = idempotency_key
+    if companions:
+        item["companions"] = list(companions)  # the sort keys of its small items
     item.update(extra or {})
     return item
 
 
-def recipient_items(*, email_id, moment, addresses, expires_at):
-    """One small item per distinct recipient, for the recipient index."""
-    pk, _ = model.email_key(email_id)
+def recipient_items(*, email_id, moment, addresses, expires_at, status=model.QUEUED):
+    """One small item per distinct recipient, for the recipient index and
+    (with the email's status) the match-status index. The first recipient of
+    each domain also carries the domain, for the recipient-domain index: one
+    entry per email and domain, however many of its recipients are there."""
+    items, domains = [], set()
+    for address in sorted({a.lower() for a in addresses}):
+        keys = {"rcpt": address}
+        if model.address_domain(address) not in domains:
+            domains.add(keys.setdefault("rcpt_domain", model.address_domain(address)))
+        items.append(_companion(email_id, moment, expires_at, status, model.recipient_sk(address), **keys))
+    return items
+
+
+def tag_items(*, email_id, moment, tags, expires_at, status=model.QUEUED):
+    """One small item per tag (name=value), for the tag index and (with the
+    email's status) the match-status index."""
     return [
-        {
-            "pk": pk,
-            "sk": f"RCPT#{address}",
-            "rcpt": address,
-            "email_id": email_id,
-            "created_at": model.iso(moment),
-            model.TTL_ATTRIBUTE: expires_at,
-        }
-        for address in sorted({a.lower() for a in addresses})
+        _companion(email_id, moment, expires_at, status, model.tag_sk(name, value), tag=f"{name}={value}")
+        for name, value in sorted((tags or {}).items())
     ]
 
 
+def _companion(email_id, moment, expires_at, status, sk, **keys):
+    pk, _ = model.email_key(email_id)
+    return {
+        "pk": pk,
+        "sk": sk,
+        **keys,
+        "email_id": email_id,
+        "created_at": model.iso(moment) if not isinstance(moment, str) else moment,
+        "status": status,
+        "match_status": model.match_status(sk, status),
+        model.TTL_ATTRIBUTE: expires_at,
+    }
+
+
+# A transaction takes at most 100 operations.
+TRANSACTION_ITEMS = 100
+CONFLICT_RETRIES = 4
+
+
+def companion_updates(*, email_id, companions, status):
+    """("Update", args) for each small item of an email, to carry `status`.
+    Unconditional: the email's own write in the same transaction holds the
+    condition, and its pk going missing cancels them all."""
+    pk, _ = model.email_key(email_id)
+    return [
+        ("Update", dynamodb.update_args(
+            pk, sk, expression="SET #status = :to, match_status = :ms",
+            names={"#status": "status"}, values={":to": status, ":ms": model.match_status(sk, status)}))
+        for sk in companions
+    ]
+
+
+def email_write_with_companions(*, update, email_id, companions, status):
+    """Apply one UpdateItem of an email (update_args) and move its small items
+    to `status`, atomically in one TransactWriteItems (one call). An email
+    with more than 99 small items (50 recipients and 50 tags) moves the rest
+    in a second transaction right after. Returns nothing: a transaction does
+    not hand back the item."""
+    writes = [("Update", update)] + companion_updates(email_id=email_id, companions=companions, status=status)
+    first, rest = writes[:TRANSACTION_ITEMS], writes[TRANSACTION_ITEMS:]
+    for attempt in range(CONFLICT_RETRIES):
+        try:
+            # The token makes an SDK retry of a transaction that did commit succeed, not fail its condition.
+            dynamodb.transact(first, token=str(uuid.uuid4()))
+            break
+        except TransactionConflict:
+            # Another write touched one of the items at the same moment: try
+            # again, and the email's condition decides.
+            if attempt == CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)
+    while rest:
+        chunk, rest = rest[:TRANSACTION_ITEMS], rest[TRANSACTION_ITEMS:]
+        dynamodb.transact(chunk)
+
+
 def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id=None,
-                     moment, events=(), set_attrs=None, remove_attrs=(), increments=None):
+                     moment, events=(), set_attrs=None, remove_attrs=(), increments=None, companions=None):
     """Move an email to `to_status` (None keeps it) if it is in one of
     `expect_statuses` and, when given, still held by `claim_id`; set
     `set_attrs` and append `events`. Raises ConditionFailed when the email
-    was not in that state. Returns the item as it is afterwards."""
+    was not in that state.
+
+    The email's small items (`companions`: their sort keys, as the email
+    item lists them; None to read them from the email) move to the new
+    status in the same transaction, so the recipient+status and tag+status
+    pages never disagree with the email. That is one call either way (a
+    TransactWriteItems instead of an UpdateItem), at twice the write units
+    for the items in it. Two transitions leave the small items alone, and
+    return the item as it is afterwards (an UpdateItem's ALL_NEW), which a
+    transaction cannot: the claim into `sending` (it lasts one SES call and
+    the worker needs the attempts it counted) and any call with
+    `companions=()`. Otherwise, with small items to move, returns None."""
     names = {"#events": "events"}
     values = {":now": model.iso(moment), ":events": list(events), ":empty": []}
     sets = ["updated_at = :now", "#events = list_append(if_not_exists(#events, :empty), :events)"]
@@ -95,9 +177,16 @@ def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id
     expression = "SET " + ", ".join(sets)
     if remove_attrs:
         expression += " REMOVE " + ", ".join(remove_attrs)
-    return dynamodb.update(
-        *model.email_key(email_id), expression=expression, names=names, values=values,
-        condition=" AND ".join(conditions),
-    )
+    pk, sk = model.email_key(email_id)
+    condition = " AND ".join(conditions)
+    if to_status and to_status not in model.NOT_ON_COMPANIONS and companions != ():
+        if companions is None:
+            companions = (email_get(email_id) or {}).get("companions", ())
+        if companions:
+            update = dynamodb.update_args(pk, sk, expression=expression, names=names, values=values,
+                                          condition=condition)
+            email_write_with_companions(update=update, email_id=email_id, companions=companions, status=to_status)
+            return None
+    return dynamodb.update(pk, sk, expression=expression, names=names, values=values, condition=condition)
 
 

@@ -5,10 +5,22 @@ Access patterns and the key or index that serves each (never a Scan):
 - emails by status over time ......... status-index: status_day=<status>#<day>, created_at
 - all emails over time ............... feed-index:   feed=EMAIL#<day>, created_at
 - emails by recipient ................ recipient-index on RCPT items: rcpt=<address>, created_at
+- emails by tag ...................... tag-index on TAG items: tag=<name>=<value>, created_at
+- emails by recipient domain ......... recipient-domain-index on RCPT items: rcpt_domain=<domain>, created_at
+- emails by recipient and status ..... match-status-index on RCPT items: match_status=RCPT#<address>#<status>
+- emails by tag and status ........... match-status-index on TAG items:  match_status=TAG#<name>=<value>#<status>
 - an email by SES message id ......... ses-message-index: ses_message_id
 - idempotency records ................ pk=IDEM#<key prefix>#<key>
 - API keys by prefix / all keys ...... pk=APIKEY#<prefix>; feed-index: feed=APIKEY
 Partitions are per status *and day*, so no single status partition is hot.
+
+The small items (RCPT#<address>, TAG#<name>=<value>) live beside the email
+item (same pk) and are written in the accept transaction; the email item lists
+their sort keys in `companions`. They carry the email's status
+(`match_status` = <sk>#<status>), moved in the same transaction as every
+status change except the claim into `sending` (see emails.email_transition):
+while an email is being sent its small items keep the status it was claimed
+from.
 Every item carries `expires_at` (epoch seconds), the table's TTL attribute.
 """
 
@@ -36,6 +48,12 @@ STATUS_INDEX = "status-index"
 FEED_INDEX = "feed-index"
 RECIPIENT_INDEX = "recipient-index"
 SES_MESSAGE_INDEX = "ses-message-index"
+TAG_INDEX = "tag-index"
+MATCH_STATUS_INDEX = "match-status-index"
+DOMAIN_INDEX = "recipient-domain-index"
+
+# Statuses the small items never carry (see emails.email_transition).
+NOT_ON_COMPANIONS = (SENDING,)
 
 # What list pages need, copied into the status and feed indexes.
 SUMMARY_ATTRIBUTES = [
@@ -52,6 +70,7 @@ def _index(name, hash_key, range_key=None, projection=None):
 
 def table_spec(name):
     include = {"ProjectionType": "INCLUDE", "NonKeyAttributes": SUMMARY_ATTRIBUTES}
+    companion = {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["email_id"]}
     return {
         "TableName": name,
         "BillingMode": "PAY_PER_REQUEST",
@@ -61,7 +80,8 @@ def table_spec(name):
         ],
         "AttributeDefinitions": [
             {"AttributeName": attr, "AttributeType": "S"}
-            for attr in ("pk", "sk", "status_day", "feed", "rcpt", "created_at", "ses_message_id")
+            for attr in ("pk", "sk", "status_day", "feed", "rcpt", "created_at", "ses_message_id", "tag",
+                         "match_status", "rcpt_domain")
         ],
         "GlobalSecondaryIndexes": [
             _index(STATUS_INDEX, "status_day", "created_at", include),
@@ -69,6 +89,9 @@ def table_spec(name):
             _index(RECIPIENT_INDEX, "rcpt", "created_at",
                    {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["email_id"]}),
             _index(SES_MESSAGE_INDEX, "ses_message_id"),
+            _index(TAG_INDEX, "tag", "created_at", companion),
+            _index(MATCH_STATUS_INDEX, "match_status", "created_at", companion),
+            _index(DOMAIN_INDEX, "rcpt_domain", "created_at", companion),
         ],
     }
 
@@ -129,3 +152,20 @@ def status_day(status, email_id):
 
 def email_feed(email_id):
     return f"EMAIL#{email_created_day(email_id)}"
+
+
+def recipient_sk(address):
+    return f"RCPT#{address}"
+
+
+def address_domain(address):
+    return address.rpartition("@")[2].lower()
+
+
+def tag_sk(name, value):
+    return f"TAG#{name}={value}"
+
+
+def match_status(sk, status):
+    """The match-status-index key of a small item whose email has `status`."""
+    return f"{sk}#{status}"

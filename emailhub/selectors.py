@@ -54,6 +54,7 @@ class LogFilter:
     date_to: date
     status: Optional[str] = None
     recipient: Optional[str] = None
+    recipient_domain: Optional[str] = None  # every recipient at this domain
     tag: Optional[tuple] = None  # (name, value)
 
 
@@ -65,17 +66,26 @@ MAX_READS_PER_PAGE = 100
 def email_log_page(*, log_filter, position=None, size=50):
     """One page of the email log, newest first: (emails, next position or None).
 
-    Every read is a Query on one partition: the recipient index for a
-    recipient, else the status index (per status and day) or the feed index
-    (per day), walking back a day at a time. `position` is what the previous
+    Every read is a Query on one partition, chosen by the filter:
+    - recipient and status ..... match-status-index, RCPT#<address>#<status>
+    - tag and status ........... match-status-index, TAG#<name>=<value>#<status>
+    - recipient ................ recipient-index
+    - recipient domain ......... recipient-domain-index (a status or tag checked on the emails)
+    - tag ...................... tag-index
+    - status ................... status-index, per status and day
+    - nothing .................. feed-index, per day
+    The first four read small items, then the emails with one BatchGetItem
+    per Query: one Query and one batch read a page, however rare the match.
+    The last two walk back a day at a time. `position` is what the previous
     page returned; it is plain JSON, for the caller to sign.
 
     Each Query asks for a whole page: DynamoDB's Limit counts the items read,
     not the ones a filter keeps, so asking only for the rows still missing
     would take ever smaller bites. Extra rows are cut, and the next page
     starts after the last row shown."""
-    if log_filter.recipient:
-        return _recipient_page(log_filter, position, size)
+    companion_query = _companion_query(log_filter)
+    if companion_query:
+        return _companion_page(log_filter, companion_query, position, size)
     position = position or {"day": log_filter.date_to.isoformat(), "key": None}
     emails, reads = [], 0
     while position and len(emails) < size and reads < MAX_READS_PER_PAGE:
@@ -97,19 +107,14 @@ def _start_key(item, partition_attribute):
 
 
 def _day_query(log_filter, day, start_key, limit):
-    names, values, conditions = {}, {}, []
+    values = {}
     if log_filter.status:
         index, key_condition = model.STATUS_INDEX, "status_day = :partition"
         values[":partition"] = f"{log_filter.status}#{day}"
     else:
         index, key_condition = model.FEED_INDEX, "feed = :partition"
         values[":partition"] = f"EMAIL#{day}"
-    if log_filter.tag:
-        names["#tag"] = log_filter.tag[0]
-        values[":tag"] = log_filter.tag[1]
-        conditions.append("summary.tags.#tag = :tag")
-    return dynamodb.query(index=index, key_condition=key_condition, names=names or None, values=values,
-                          limit=limit, start_key=start_key, filter_expression=" AND ".join(conditions) or None)
+    return dynamodb.query(index=index, key_condition=key_condition, values=values, limit=limit, start_key=start_key)
 
 
 def _day_before(log_filter, day):
@@ -117,19 +122,43 @@ def _day_before(log_filter, day):
     return {"day": previous.isoformat(), "key": None} if previous >= log_filter.date_from else None
 
 
-def _recipient_page(log_filter, position, size):
-    """The recipient index holds one small item per recipient; the emails come
-    from one BatchGetItem per Query. A status or tag filter is checked on
-    them, so combined with a recipient its cost grows with that recipient's
-    mail (bounded by MAX_READS_PER_PAGE)."""
+def _companion_query(log_filter):
+    """(index, key attribute, key value) of the small items that serve the
+    filter, or None when the email items' own indexes do. Small items keep
+    the status an email was claimed from while it is `sending` (see
+    emails.email_transition), so `sending` with a recipient or tag reads the
+    recipient or tag index and checks the status on the emails."""
+    status = log_filter.status if log_filter.status not in model.NOT_ON_COMPANIONS else None
+    if log_filter.recipient:
+        sk = model.recipient_sk(log_filter.recipient.lower())
+        if status:
+            return model.MATCH_STATUS_INDEX, "match_status", model.match_status(sk, status)
+        return model.RECIPIENT_INDEX, "rcpt", log_filter.recipient.lower()
+    if log_filter.recipient_domain:
+        return model.DOMAIN_INDEX, "rcpt_domain", log_filter.recipient_domain.lower()
+    if log_filter.tag:
+        name, value = log_filter.tag
+        if status:
+            return model.MATCH_STATUS_INDEX, "match_status", model.match_status(model.tag_sk(name, value), status)
+        return model.TAG_INDEX, "tag", f"{name}={value}"
+    return None
+
+
+def _companion_page(log_filter, companion_query, position, size):
+    """The small items name the emails; one BatchGetItem per Query reads them.
+    What the index key does not cover (a tag beside a recipient, `sending`)
+    is checked on the emails, so only those combinations read more than a
+    page (bounded by MAX_READS_PER_PAGE). The status is checked on the email
+    too: the one shown is the email's own."""
+    index, attribute, value = companion_query
     start_key = (position or {}).get("key")
     low = log_filter.date_from.isoformat()
     high = (log_filter.date_to + timedelta(days=1)).isoformat()
     emails, reads = [], 0
     while len(emails) < size and reads < MAX_READS_PER_PAGE:
         entries, start_key = dynamodb.query(
-            index=model.RECIPIENT_INDEX, key_condition="rcpt = :rcpt AND created_at BETWEEN :low AND :high",
-            values={":rcpt": log_filter.recipient.lower(), ":low": low, ":high": high},
+            index=index, key_condition=f"{attribute} = :key AND created_at BETWEEN :low AND :high",
+            values={":key": value, ":low": low, ":high": high},
             limit=size, start_key=start_key,
         )
         found = dynamodb.batch_get([model.email_key(e["email_id"]) for e in entries]) if entries else {}
@@ -139,7 +168,7 @@ def _recipient_page(log_filter, position, size):
             if email and _matches(email, log_filter):
                 emails.append(email)
                 if len(emails) == size:
-                    return emails, {"key": _start_key(entry, "rcpt")}
+                    return emails, {"key": _start_key(entry, attribute)}
         if not start_key:
             return emails, None
     return emails, {"key": start_key}

@@ -19,7 +19,9 @@ from django.conf import settings
 from emailhub import model, pacing
 from emailhub.addresses import parse_mailbox
 from emailhub.aws import dynamodb, ses, sqs
-from emailhub.emails import email_get, email_item, email_transition, event, recipient_items
+from emailhub.emails import (
+    TRANSACTION_ITEMS, email_get, email_item, email_transition, event, recipient_items, tag_items,
+)
 from emailhub.faults import fault_point
 from emailhub.errors import (
     AwsUnavailable, ConditionFailed, EmailBusy, EmailhubError, EnqueueFailed, IdempotencyConflict, SendError,
@@ -96,17 +98,23 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
     body = {"id": email_id, "status": model.QUEUED, "created_at": model.iso(moment)}
     summary = _summary(request)
     payload = payload_store(email_id=email_id, request=request, room=_payload_room(summary))
+    companions = recipient_items(email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at)
+    companions += tag_items(email_id=email_id, moment=moment, tags=summary["tags"], expires_at=expires_at)
     item = email_item(
         email_id=email_id, moment=moment, summary=summary, expires_at=expires_at, payload=payload,
         api_key_prefix=api_key_prefix, idempotency_key=idempotency_key, extra=extra,
+        companions=[c["sk"] for c in companions],
     )
-    companions = recipient_items(email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at)
     writes = [("Put", dynamodb.put_args(item, condition="attribute_not_exists(pk)"))]
     writes += [("Put", dynamodb.put_args(r)) for r in companions]
     companion_keys = [(r["pk"], r["sk"]) for r in companions]
     if idempotency_key:
         writes.insert(0, _idempotency_put(api_key_prefix, idempotency_key, request, body, moment))
         companion_keys.append(_idempotency_key(api_key_prefix, idempotency_key))
+    # 50 recipients and 50 tags with the email and its idempotency record are
+    # 102 items, over a transaction's 100: the last small items follow in a
+    # second call (only for such an email; the back-fill repairs a crash between).
+    writes, overflow = writes[:TRANSACTION_ITEMS], writes[TRANSACTION_ITEMS:]
     try:
         checked, checks_start = _suppression_checks(recipients, writes)
         _transact_retrying_conflicts(writes, token=email_id)
@@ -122,6 +130,8 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
         if blocked:
             raise Suppressed(blocked, field=_field_of(request, blocked)) from err
         raise
+    for start in range(0, len(overflow), TRANSACTION_ITEMS):
+        _transact_retrying_conflicts(overflow[start:start + TRANSACTION_ITEMS], token=None)
     carried = request if "request" in payload and payload["payload_bytes"] <= OUTBOX_REQUEST_BYTES else None
     return Accepted(body=body, companions=tuple(companion_keys), request=carried)
 
@@ -274,7 +284,9 @@ def _withdraw(accepted):
         names={"#s": "status"}, values={":queued": model.QUEUED, ":zero": 0}))]
     deletes += [("Delete", dynamodb.delete_args(pk, sk)) for pk, sk in accepted.companions]
     try:
-        dynamodb.transact(deletes)
+        dynamodb.transact(deletes[:TRANSACTION_ITEMS])
+        for start in range(TRANSACTION_ITEMS, len(deletes), TRANSACTION_ITEMS):
+            dynamodb.transact(deletes[start:start + TRANSACTION_ITEMS])
     except ConditionFailed:
         return False
     except EmailhubError:
@@ -365,6 +377,7 @@ def _attempt_failed(email_id, err):
         email = email_transition(
             email_id, to_status=model.RETRYING, expect_statuses=model.CLAIMABLE, moment=moment,
             increments={"attempts": 1}, remove_attrs=("claim_id", "lease_until"),
+            companions=(),  # the item is needed back; _retry or _fail right after moves the small items
         )
     except ConditionFailed:
         return _not_claimable(email_id)
@@ -380,7 +393,8 @@ def _send(email, claim_id, arguments, recipients):
         message_id = ses.send(**arguments)
     except SendError as err:
         if err.kind == ses.QUOTA:
-            return _defer(email["id"], claim_id=claim_id, reason=f"{err.code}: {err.message}", refund=True)
+            return _defer(email["id"], claim_id=claim_id, reason=f"{err.code}: {err.message}", refund=True,
+                          companions=email.get("companions", ()))
         if err.kind == ses.TRANSIENT and attempt < settings.EMAILHUB_MAX_ATTEMPTS:
             return _retry(email, claim_id, err, attempt)
         return _fail(email, claim_id, err, attempt)
@@ -410,7 +424,7 @@ def _record_sent(email, claim_id, attempt, message_id):
                 email["id"], to_status=model.SENT, claim_id=claim_id, moment=moment,
                 events=[event("sent", moment, attempt=attempt, ses_message_id=message_id)],
                 set_attrs={"ses_message_id": message_id, "sent_at": model.iso(moment)},
-                remove_attrs=("claim_id", "lease_until"),
+                remove_attrs=("claim_id", "lease_until"), companions=email.get("companions", ()),
             )
             break
         except AwsUnavailable:
@@ -428,7 +442,7 @@ def _quota_used_up():
         return False  # cannot tell: SES itself will refuse if it is, and the email is deferred then
 
 
-def _defer(email_id, *, reason, claim_id=None, expect_statuses=None, refund=False):
+def _defer(email_id, *, reason, claim_id=None, expect_statuses=None, refund=False, companions=None):
     """Put the email aside until the 24-hour quota frees up: status `deferred`,
     back on the outbox after EMAILHUB_QUOTA_RETRY_SECONDS, the attempt (if one
     was claimed) given back."""
@@ -442,7 +456,7 @@ def _defer(email_id, *, reason, claim_id=None, expect_statuses=None, refund=Fals
             set_attrs={"last_error": {"code": "quota_exhausted", "message": reason, "kind": ses.QUOTA,
                                       "at": model.iso(moment)},
                        "next_attempt_at": model.iso(moment + timedelta(seconds=delay))},
-            remove_attrs=("claim_id", "lease_until"),
+            remove_attrs=("claim_id", "lease_until"), companions=companions,
         )
     except ConditionFailed:
         return _not_claimable(email_id)
@@ -478,7 +492,7 @@ def _retry(email, claim_id, err, attempt, expect_statuses=None):
                       kind=err.kind, retry_in_seconds=delay)],
         set_attrs={"last_error": error,
                    "next_attempt_at": model.iso(moment + timedelta(seconds=delay))},
-        remove_attrs=("claim_id", "lease_until"),
+        remove_attrs=("claim_id", "lease_until"), companions=email.get("companions", ()),
     )
     # If this enqueue fails the exception makes SQS redeliver the current
     # message, which finds the email `retrying` and claims it again.
@@ -501,7 +515,7 @@ def _fail(email, claim_id, err, attempt, expect_statuses=None):
         events=[event("failed", moment, attempt=attempt, code=error["code"], message=error["message"],
                       kind=err.kind, ses_error=err.code if exhausted else None)],
         set_attrs={"last_error": error, "failed_at": model.iso(moment)},
-        remove_attrs=("claim_id", "lease_until"),
+        remove_attrs=("claim_id", "lease_until"), companions=email.get("companions", ()),
     )
     stats_record(outcome=model.FAILED, moment=moment)
     email_park(email={**email, "attempts": attempt, "last_error": error, "failed_at": model.iso(moment)})

@@ -10,7 +10,7 @@ import logging
 
 from emailhub import model
 from emailhub.aws import dynamodb
-from emailhub.emails import email_get, event
+from emailhub.emails import email_get, email_write_with_companions, event
 from emailhub.errors import ConditionFailed, EmailhubError
 from emailhub.selectors import email_by_ses_message_id
 from emailhub.stats import DELIVERY_OUTCOMES, stats_move
@@ -181,13 +181,21 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
                 values[":error"] = {"code": timeline_type, "message": details.get("reason") or timeline_type,
                                     "kind": "permanent", "at": model.iso(moment)}
                 sets += ["last_error = :error", "failed_at = :now"]
+        update = dynamodb.update_args(
+            *model.email_key(email["id"]), expression="SET " + ", ".join(sets) + " ADD event_ids :ids",
+            names=names, values=values,
+            condition="attribute_exists(pk) AND #status = :seen AND "
+                      "(attribute_not_exists(event_ids) OR NOT contains(event_ids, :id))",
+        )
         try:
-            dynamodb.update(
-                *model.email_key(email["id"]), expression="SET " + ", ".join(sets) + " ADD event_ids :ids",
-                names=names, values=values,
-                condition="attribute_exists(pk) AND #status = :seen AND "
-                          "(attribute_not_exists(event_ids) OR NOT contains(event_ids, :id))",
-            )
+            if status and email.get("companions"):  # its small items carry the status too
+                email_write_with_companions(update=update, email_id=email["id"], companions=email["companions"],
+                                            status=status)
+            else:
+                # A status move seeing no small items: a back-fill giving it some meanwhile makes this look again.
+                unchanged = " AND attribute_not_exists(companions)" if status else ""
+                dynamodb.update(*model.email_key(email["id"]), expression=update["UpdateExpression"],
+                                names=names, values=values, condition=update["ConditionExpression"] + unchanged)
         except ConditionFailed:
             email = email_get(email["id"])  # changed meanwhile: look again
             continue

@@ -1,0 +1,167 @@
+"""Back-filling the email log's small items on emails stored before them.
+
+Emails accepted by a release before the tag and match-status indexes have
+recipient items without a status, no tag items, and no `companions` list, so
+the tag, recipient+status and tag+status pages cannot find them. The
+back-fill walks the feed index day by day, oldest first (Queries, never a
+Scan), and gives each such email what `email_accept` would write today:
+a tag item per tag, the status on its recipient items, and the list of them
+on the email. It is
+
+- idempotent: an email that has `companions` is left alone, so a second run
+  writes nothing;
+- resumable: after every page of the feed it records where it got to in a
+  checkpoint item, and the next run starts there (`restart=True` starts
+  over); `max_emails` ends a run early, for Lambda's 15-minute limit;
+- safe beside the live pipeline: the email's update is conditional on the
+  status it read and on having no `companions` yet, in the same transaction
+  as its small items; if the email moved meanwhile, it is read again.
+"""
+
+import json
+from datetime import date, timedelta
+
+from django.conf import settings
+
+from emailhub import model
+from emailhub.aws import dynamodb
+from emailhub.emails import TRANSACTION_ITEMS, tag_items
+from emailhub.errors import ConditionFailed
+
+CHECKPOINT_KEY = ("BACKFILL#log-index", "BACKFILL")
+PAGE = 100
+TRIES = 3
+
+
+def log_index_backfill(*, restart=False, max_emails=None, progress=None, today=None):
+    """Back-fill every email in the retention window. Returns a dict of
+    counts: emails seen, back-filled, already done, and `finished` (False
+    when max_emails stopped it; run it again to go on)."""
+    progress = progress or (lambda line: None)
+    today = today or model.now().date()
+    first_day = today - timedelta(days=settings.EMAILHUB_RETENTION_DAYS)
+    checkpoint = None if restart else dynamodb.get(*CHECKPOINT_KEY)
+    if checkpoint and checkpoint.get("finished"):
+        checkpoint = None if checkpoint.get("today") != today.isoformat() else checkpoint
+    day = date.fromisoformat(checkpoint["day"]) if checkpoint else first_day
+    start_key = json.loads(checkpoint["key"]) if checkpoint and checkpoint.get("key") else None
+    if checkpoint:
+        progress(f"Resuming at {day.isoformat()} (checkpoint of an earlier run).")
+    counts = {"seen": 0, "backfilled": 0, "already": 0, "busy": 0, "finished": False}
+    busy = []
+    while day <= today:
+        day_counts = {"seen": 0, "backfilled": 0, "already": 0}
+        while True:
+            entries, start_key = dynamodb.query(
+                index=model.FEED_INDEX, key_condition="feed = :f", values={":f": f"EMAIL#{day.isoformat()}"},
+                limit=PAGE, start_key=start_key, newest_first=False,
+            )
+            for entry in entries:
+                outcome = _backfill_email(entry["id"])
+                day_counts["seen"] += 1
+                if outcome == "busy":
+                    busy.append(entry["id"])
+                else:
+                    day_counts[outcome] += 1
+                if max_emails is not None and counts["backfilled"] + day_counts["backfilled"] >= max_emails:
+                    resume_at = dynamodb.serialize({k: entry[k] for k in ("pk", "sk", "feed", "created_at")})
+                    _save_checkpoint(day, resume_at, today)
+                    _add(counts, day_counts)
+                    _finish_busy(busy, counts, progress)
+                    progress(f"{day.isoformat()}: {_line(day_counts)} "
+                             f"(stopped after {max_emails:,}; run again to go on)")
+                    return counts
+            _save_checkpoint(day, start_key, today)
+            if not start_key:
+                break
+        _add(counts, day_counts)
+        if day_counts["seen"]:
+            progress(f"{day.isoformat()}: {_line(day_counts)}")
+        day += timedelta(days=1)
+        _save_checkpoint(day, None, today)
+    _finish_busy(busy, counts, progress)
+    dynamodb.put({"pk": CHECKPOINT_KEY[0], "sk": CHECKPOINT_KEY[1], "finished": True, "day": today.isoformat(),
+                  "today": today.isoformat()})
+    counts["finished"] = True
+    progress(f"Done: {_line(counts)}.")
+    return counts
+
+
+def _finish_busy(busy, counts, progress, *, wait_seconds=5):
+    """The emails that were being sent when their day was walked: by now
+    their send has ended (a claim lasts one SES call)."""
+    import time
+
+    if busy:
+        time.sleep(min(wait_seconds, settings.EMAILHUB_CLAIM_LEASE_SECONDS))
+    for email_id in busy:
+        outcome = _backfill_email(email_id)
+        if outcome == "busy":
+            counts["busy"] += 1
+            progress(f"{email_id} is still being sent: run the back-fill again with --restart to cover it.")
+        else:
+            counts[outcome] += 1
+
+
+def _line(counts):
+    return (f"{counts['seen']:,} emails, {counts['backfilled']:,} back-filled, "
+            f"{counts['already']:,} already had their index items")
+
+
+def _add(total, part):
+    for name in ("seen", "backfilled", "already"):
+        total[name] += part[name]
+
+
+def _save_checkpoint(day, start_key, today):
+    dynamodb.put({"pk": CHECKPOINT_KEY[0], "sk": CHECKPOINT_KEY[1], "day": day.isoformat(),
+                  "key": json.dumps(start_key) if start_key else "", "today": today.isoformat()})
+
+
+def _backfill_email(email_id):
+    """"backfilled", "already" (also when the email is gone) or "busy" (being sent)."""
+    pk, _ = model.email_key(email_id)
+    for _attempt in range(TRIES):
+        items, _ = dynamodb.query(key_condition="pk = :pk", values={":pk": pk}, newest_first=False)
+        email = next((i for i in items if i["sk"] == "EMAIL"), None)
+        if email is None or "companions" in email:
+            return "already"
+        status = carried = email["status"]
+        if status in model.NOT_ON_COMPANIONS:
+            # The worker sending it read the email before it had `companions`
+            # and would not move them: it is done at the end of the run.
+            return "busy"
+        writes = []
+        companions = []
+        domains = set()
+        for item in items:  # sorted by sk: the first recipient of each domain carries it
+            if item["sk"].startswith("RCPT#"):
+                companions.append(item["sk"])
+                domain = model.address_domain(item["rcpt"])
+                expression, values = "SET #status = :to, match_status = :ms", {
+                    ":to": carried, ":ms": model.match_status(item["sk"], carried)}
+                if domain not in domains:
+                    domains.add(domain)
+                    expression += ", rcpt_domain = :d"
+                    values[":d"] = domain
+                writes.append(("Update", dynamodb.update_args(
+                    pk, item["sk"], expression=expression, names={"#status": "status"}, values=values)))
+        for tag in tag_items(email_id=email_id, moment=email["created_at"], tags=email["summary"].get("tags"),
+                             expires_at=email.get(model.TTL_ATTRIBUTE), status=carried):
+            companions.append(tag["sk"])
+            if tag[model.TTL_ATTRIBUTE] is None:
+                del tag[model.TTL_ATTRIBUTE]
+            writes.append(("Put", dynamodb.put_args(tag)))
+        # The email's own update goes last, so it commits only once every small item is there.
+        writes.append(("Update", dynamodb.update_args(
+            pk, "EMAIL", expression="SET companions = :c",
+            condition="#status = :seen AND attribute_not_exists(companions)",
+            names={"#status": "status"}, values={":c": companions, ":seen": status})))
+        try:
+            for start in range(0, len(writes) - TRANSACTION_ITEMS, TRANSACTION_ITEMS):
+                dynamodb.transact(writes[start:start + TRANSACTION_ITEMS])
+            dynamodb.transact(writes[-(len(writes) % TRANSACTION_ITEMS or TRANSACTION_ITEMS):])
+        except ConditionFailed:
+            continue  # it moved meanwhile (or was back-filled by another run): look again
+        return "backfilled"
+    raise ConditionFailed(f"Email {email_id} kept changing while being back-filled; run the back-fill again.")

@@ -1,0 +1,192 @@
+"""Every email-log filter and combination returns exactly the emails that
+match, newest first, across pages, at about one page of reads."""
+
+from datetime import date
+from itertools import product
+
+import pytest
+
+from emailhub import model
+from emailhub.aws import clients
+from emailhub.aws.dynamodb import deserialize
+from emailhub.emails import email_get
+from emailhub.selectors import LogFilter, email_log_page
+from tests.conftest import drain_outbox, message
+from tests.test_ses_events import deliver, ses_event, sns_record
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """The DynamoDB operations the selectors make."""
+    from emailhub.aws import calls as aws_calls
+
+    seen = []
+    real = aws_calls.call
+
+    def spy(service, operation, **kwargs):
+        seen.append(operation)
+        return real(service, operation, **kwargs)
+
+    monkeypatch.setattr("emailhub.aws.dynamodb.call", spy)
+    return seen
+
+
+@pytest.fixture
+def domain(verified):
+    from emailhub.identities import identity_verify
+
+    identity_verify(identity="example.org")
+
+
+def all_emails():
+    """A brute-force read of the whole (small) table."""
+    pages = clients.client("dynamodb").get_paginator("scan").paginate(TableName="emailhub")
+    items = [deserialize(raw) for page in pages for raw in page["Items"]]
+    return [item for item in items if item["sk"] == "EMAIL"]
+
+
+def brute_force(log_filter):
+    def matches(email):
+        summary = email["summary"]
+        addresses = {a.lower() for a in summary["to"] + summary["cc"]}
+        return ((not log_filter.status or email["status"] == log_filter.status)
+                and (not log_filter.recipient or log_filter.recipient in addresses)
+                and (not log_filter.tag or summary["tags"].get(log_filter.tag[0]) == log_filter.tag[1]))
+
+    return [e["id"] for e in sorted(all_emails(), key=lambda e: e["created_at"], reverse=True) if matches(e)]
+
+
+def page_through(log_filter, calls, size=2):
+    """Every page's ids, and the most DynamoDB calls any page made."""
+    ids, position, most = [], None, 0
+    while True:
+        before = len(calls)
+        page, position = email_log_page(log_filter=log_filter, position=position, size=size)
+        most = max(most, len(calls) - before)
+        assert "scan" not in calls[before:]
+        ids += [e["id"] for e in page]
+        if not position:
+            return ids, most
+
+
+def today(email_id):
+    return date.fromisoformat(model.email_created_day(email_id))
+
+
+def test_every_filter_and_combination_matches_a_brute_force_read(send, domain, ses_failures, calls):
+    plan = [  # (to, cc, tags)
+        (["alice@example.com"], [], {"type": "order"}),
+        (["bob@example.org"], ["alice@example.com"], {"type": "alert"}),
+        (["bob@example.org"], [], {"type": "alert", "campaign": "pilot"}),
+        (["carol@example.org"], [], {"type": "order"}),
+        (["alice@example.com"], [], {"type": "alert"}),
+        (["alice@example.com"], ["bob@example.org"], {"type": "signup", "campaign": "pilot"}),
+        (["carol@example.org"], [], {"type": "alert"}),
+        (["alice@example.com"], [], {"type": "alert"}),
+    ]
+    ids = []
+    for n, (to, cc, tags) in enumerate(plan):
+        ids.append(send(message(to=to, cc=cc, tags=tags, subject=f"n{n}")).json()["id"])
+        if n in (1, 4, 6):
+            ses_failures("MessageRejected", "no")
+        if n == 5:
+            drain_outbox()  # the first six are sent or failed; the last two stay queued
+    statuses = {e["id"]: e["status"] for e in all_emails()}
+    assert set(statuses.values()) == {"sent", "failed", "queued"}
+
+    day = today(ids[0])
+    filters = product([None, "sent", "failed", "queued", "sending"],
+                      [None, "alice@example.com", "bob@example.org"],
+                      [None, ("type", "alert"), ("campaign", "pilot")])
+    for status, recipient, tag in filters:
+        log_filter = LogFilter(date_from=day, date_to=day, status=status, recipient=recipient, tag=tag)
+        found, most_calls = page_through(log_filter, calls)
+        assert found == brute_force(log_filter), log_filter
+        if (recipient or tag) and status != "sending" and not (recipient and tag):
+            # One Query of the small items and one batch read of the emails.
+            assert most_calls <= 2, log_filter
+
+
+def test_a_rare_tag_is_found_on_the_first_page(send, verified, calls):
+    pilot = send(message(tags={"campaign": "pilot"})).json()["id"]
+    for n in range(6):
+        send(message(tags={"type": "order"}, subject=f"n{n}"))
+    day = today(pilot)
+    before = len(calls)
+    page, position = email_log_page(log_filter=LogFilter(date_from=day, date_to=day, tag=("campaign", "pilot")),
+                                    size=2)
+    assert [e["id"] for e in page] == [pilot] and position is None
+    assert calls[before:] == ["query", "batch_get_item"]
+
+
+def combination_pages(email_id, **filters):
+    """The statuses whose recipient+status and tag+status pages show the email."""
+    day = today(email_id)
+    shown = set()
+    for status in model.STATUSES:
+        for extra in ({"recipient": "alice@example.com"}, {"tag": ("type", "alert")}):
+            page, _ = email_log_page(log_filter=LogFilter(date_from=day, date_to=day, status=status, **extra))
+            if email_id in [e["id"] for e in page]:
+                shown.add((status, next(iter(extra))))
+    return shown
+
+
+def both(status):
+    return {(status, "recipient"), (status, "tag")}
+
+
+def test_status_changes_move_an_email_between_the_combination_pages(send, verified, ses_failures):
+    from emailhub.resends import emails_discard
+
+    delivered = send(message(tags={"type": "alert"})).json()["id"]
+    assert combination_pages(delivered) == both("queued")
+    drain_outbox()
+    assert combination_pages(delivered) == both("sent")
+    ses_id = email_get(delivered)["ses_message_id"]
+    deliver(sns_record(ses_event("delivery", ses_id), "n1"))
+    assert combination_pages(delivered) == both("delivered")
+
+    failed = send(message(tags={"type": "alert"})).json()["id"]
+    ses_failures("MessageRejected", "no")
+    drain_outbox()
+    assert combination_pages(failed) == both("failed")
+    emails_discard(email_ids=[failed], actor="tests")
+    assert combination_pages(failed) == both("discarded")
+
+
+def test_fifty_recipients_and_fifty_tags_are_all_indexed_and_kept_in_step(send, domain):
+    to = [f"r{i:02d}@example.org" for i in range(50)]
+    tags = {f"t{i:02d}": f"v{i}" for i in range(50)}
+    email_id = send(message(to=to, tags=tags)).json()["id"]  # 102 items: over one transaction
+    assert len(email_get(email_id)["companions"]) == 100
+    drain_outbox()
+    day = today(email_id)
+    for filters in ({"recipient": "r49@example.org"}, {"tag": ("t49", "v49")}, {"tag": ("t00", "v0")},
+                    {"recipient": "r00@example.org"}):
+        for status, shown in (("sent", [email_id]), ("queued", [])):
+            page, _ = email_log_page(log_filter=LogFilter(date_from=day, date_to=day, status=status, **filters))
+            assert [e["id"] for e in page] == shown, (filters, status)
+
+
+def test_a_recipient_domain_is_one_query_and_lists_each_email_once(send, domain, calls, admin_client):
+    """Issue #11: every email to anyone at a domain, newest first, each once
+    even when several of its recipients are there."""
+    ids = [
+        send(message(to=["bob@example.org"], cc=["carol@example.org"], tags={"type": "alert"})).json()["id"],
+        send(message(to=["alice@example.com"])).json()["id"],
+        send(message(to=["carol@example.org"], tags={"type": "order"})).json()["id"],
+        send(message(to=["alice@example.com"], bcc=["dave@example.org"])).json()["id"],
+    ]
+    day = today(ids[0])
+    assert page_through(LogFilter(date_from=day, date_to=day, recipient_domain="example.org"), calls, size=2) \
+        == ([ids[3], ids[2], ids[0]], 2)
+    found, _ = page_through(LogFilter(date_from=day, date_to=day, recipient_domain="example.org",
+                                      tag=("type", "alert")), calls)
+    assert found == [ids[0]]
+    assert page_through(LogFilter(date_from=day, date_to=day, recipient_domain="example.com"), calls)[0] \
+        == [ids[3], ids[1]]
+
+    page = admin_client.get("/admin/emails/", {"recipient": "@Example.ORG"}).content.decode()
+    assert all(f"/admin/emails/{email_id}/" in page for email_id in (ids[0], ids[2], ids[3]))
+    assert f"/admin/emails/{ids[1]}/" not in page
+    assert "Write a domain" in admin_client.get("/admin/emails/", {"recipient": "@nodot"}).content.decode()
