@@ -128,7 +128,7 @@ def test_email_detail_shows_timeline_error_and_bodies(admin_client, send, verifi
     [email_id] = failed_emails(send, ses_failures, 1, html="<p>Hello <b>there</b></p>")
     page = admin_client.get(f"/admin/emails/{email_id}/").content.decode()
     assert "MessageRejected" in page and "SES refused the message" in page
-    assert "accepted" in page and "parked" in page
+    assert "Accepted by the API" in page and "Parked on the dead-letter queue" in page
     assert 'sandbox=""' in page and "&lt;p&gt;Hello &lt;b&gt;there&lt;/b&gt;&lt;/p&gt;" in page
     assert "Resend…" in page
 

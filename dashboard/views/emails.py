@@ -10,6 +10,7 @@ from dashboard.cursors import cursor_dump, cursor_load, filter_fingerprint
 from dashboard.explain import explain
 from dashboard.forms import LogFilterForm
 from dashboard.pages import RESEND, render_page
+from dashboard.timeline import timeline_in_words
 from emailhub.emails import email_get
 from emailhub.errors import EmailhubError
 from emailhub.payloads import payload_load
@@ -114,6 +115,7 @@ def email_detail(request, email_id):
         request, "dashboard/email_detail.html", title=f"Email {email_id}",
         breadcrumbs=[("Email log", reverse("admin:email_log"))],
         email=email, request_body=request_body, summary=email["summary"],
+        timeline=timeline_in_words(email.get("events")),
         # Sanitised, then shown only inside a sandboxed iframe that may not run scripts.
         safe_html=sanitise_html(html) if html else None,
         error_in_words=explain(email.get("last_error")),
