@@ -88,7 +88,8 @@ class IdentityForm(forms.Form):
 
 class SuppressionForm(forms.Form):
     address = forms.CharField(max_length=320)
-    reason = forms.CharField(max_length=200, required=False, initial="added by staff")
+    reason = forms.CharField(max_length=200, required=False,
+                             widget=forms.TextInput(attrs={"placeholder": "added by staff"}))
 
     def clean_address(self):
         try:

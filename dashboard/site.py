@@ -9,8 +9,10 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.views.defaults import permission_denied
 
 from emailhub.staff.roles import ADMIN
 
@@ -62,7 +64,12 @@ class EmailhubAdminSite(admin.AdminSite):
         def enrolled_first(request, *args, **kwargs):
             if mfa_missing(request.user) and request.resolver_match.url_name not in MFA_EXEMPT:
                 return redirect(reverse("admin:two_factor"))
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except PermissionDenied as refused:
+                # An expected answer, not an error: the 403 page, logged as one
+                # line by Django ("Forbidden: ..."), without a traceback.
+                return permission_denied(request, refused)
 
         return super().admin_view(enrolled_first, cacheable)
 

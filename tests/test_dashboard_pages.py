@@ -214,7 +214,7 @@ def test_remote_images_in_html_bodies_are_not_loaded(admin_client, send, verifie
 
 
 def test_crafted_ids_do_not_break_pages(admin_client, aws):
-    assert admin_client.get("/admin/resend/", {"ids": ["x/y", ""]}).status_code == 200
+    assert admin_client.get("/admin/resend/", {"ids": ["x/y", ""]}, follow=True).status_code == 200
     response = admin_client.post("/admin/discard/", {"ids": ["x/y"]}, follow=True)
     assert response.status_code == 200
 

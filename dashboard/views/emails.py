@@ -4,6 +4,7 @@ import csv
 
 import nh3
 from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from dashboard.cursors import cursor_dump, cursor_load, filter_fingerprint
@@ -68,8 +69,8 @@ CSV_COLUMNS = ["id", "created_at", "status", "from", "to", "cc", "subject", "tag
 
 def email_export(request):
     form = LogFilterForm(request.GET)
-    if not form.is_valid():
-        raise Http404("Invalid filter.")
+    if not form.is_valid():  # the log shows what is wrong with the filter
+        return redirect(reverse("admin:email_log") + "?" + request.GET.urlencode())
     writer = csv.writer(_Echo())
 
     def rows():
