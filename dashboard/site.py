@@ -46,6 +46,7 @@ class EmailhubAdminSite(admin.AdminSite):
             path("keys/", wrap(keys.key_list), name="api_keys"),
             path("keys/<str:prefix>/revoke/", wrap(keys.key_revoke), name="api_key_revoke"),
             path("identities/", wrap(identities.identity_list), name="identities"),
+            path("identities/<str:domain>/dns/", wrap(identities.identity_dns), name="identity_dns"),
             path("suppression/", wrap(suppression.suppression_page), name="suppression"),
             path("suppression/remove/", wrap(suppression.suppression_remove_page), name="suppression_remove"),
             path("audit/", wrap(audit.audit_list), name="audit"),

@@ -120,12 +120,14 @@ def test_every_page_fits_a_phone(browser, http_server, send, verified, ses_failu
 
     from emailhub.apikeys import api_key_list
     from emailhub.audit import audit_page
+    from emailhub.identities import identity_verify
     from emailhub.suppression import suppression_add
 
     staff_create(username="phone", role="admin", actor="tests", password="correct horse battery")
     [email_id] = failed_emails(send, ses_failures, 1, tags={"campaign": "winter-sale-2026"},
                                html="<p>" + "A rather long line of text. " * 20 + "</p>")
     suppression_add(address="a-very-long-address-for-a-phone@subdomain.example.com", reason="hard bounce", actor="tests")
+    identity_verify(identity="example.com")
     _phone(browser)
     browser.get(f"{http_server}/admin/login/")
     assert _sideways(browser) <= 0, "the sign-in page scrolls sideways"
@@ -141,7 +143,7 @@ def test_every_page_fits_a_phone(browser, http_server, send, verified, ses_failu
     entries, _ = audit_page(month=__import__("datetime").date.today().strftime("%Y-%m"), limit=1)
 
     pages = ["/admin/", "/admin/emails/", f"/admin/emails/{email_id}/", "/admin/dlq/", "/admin/keys/",
-             f"/admin/keys/{key_prefix}/revoke/", "/admin/identities/", "/admin/suppression/",
+             f"/admin/keys/{key_prefix}/revoke/", "/admin/identities/", "/admin/identities/example.com/dns/", "/admin/suppression/",
              "/admin/suppression/remove/?address=a-very-long-address-for-a-phone%40subdomain.example.com",
              "/admin/audit/", f"/admin/audit/{entries[0]['id']}/", "/admin/staff/", "/admin/staff/phone/",
              f"/admin/resend/?ids={email_id}", f"/admin/discard/?ids={email_id}", "/admin/two-factor/",
