@@ -38,6 +38,7 @@ class EmailhubAdminSite(admin.AdminSite):
         return [
             path("emails/", wrap(emails.email_log), name="email_log"),
             path("emails/export.csv", wrap(emails.email_export), name="email_export"),
+            path("emails/find/", wrap(emails.email_find), name="email_find"),
             path("emails/<str:email_id>/", wrap(emails.email_detail), name="email_detail"),
             path("dlq/", wrap(queue.dlq_page), name="dlq"),
             path("dlq/tidy/", wrap(actions.dlq_tidy), name="dlq_tidy"),

@@ -145,7 +145,8 @@ def test_every_page_fits_a_phone(browser, http_server, send, verified, ses_failu
     pages = ["/admin/", "/admin/emails/", f"/admin/emails/{email_id}/", "/admin/dlq/", "/admin/keys/",
              f"/admin/keys/{key_prefix}/revoke/", "/admin/identities/", "/admin/identities/example.com/dns/", "/admin/suppression/",
              "/admin/suppression/remove/?address=a-very-long-address-for-a-phone%40subdomain.example.com",
-             "/admin/audit/", f"/admin/audit/{entries[0]['id']}/", "/admin/staff/", "/admin/staff/phone/",
+             "/admin/audit/", "/admin/audit/?actor=phone&action=api_key.", f"/admin/audit/{entries[0]['id']}/",
+             f"/admin/emails/find/?q={email_id}", "/admin/emails/find/?q=nothing-like-this", "/admin/suppression/?q=example.com", "/admin/staff/", "/admin/staff/phone/",
              f"/admin/resend/?ids={email_id}", f"/admin/discard/?ids={email_id}", "/admin/two-factor/",
              "/admin/password_change/"]
     too_wide = {}
