@@ -3,6 +3,8 @@ plain values (never a Python repr of a list or a dict)."""
 
 from django.urls import reverse
 
+from dashboard.templatetags.dashboard_tags import FORMAT, as_utc
+
 EVENTS = {
     "accepted": "Accepted by the API",
     "sent": "Handed to SES",
@@ -33,10 +35,13 @@ DETAILS = {
     "delay_type": "delay type", "expires": "gives up at",
 }
 EMAIL_LINKS = {"child_id", "resend_of"}
+TIMES = {"expires"}
 UNITS = {"retry_in_seconds": " s", "processing_ms": " ms"}
 
 
-def _plain(value):
+def _plain(value, name=""):
+    if name in TIMES and as_utc(value):
+        return as_utc(value).strftime(FORMAT)
     if isinstance(value, (list, tuple, set)):
         return ", ".join(_plain(v) for v in value)
     if isinstance(value, dict):
@@ -51,7 +56,7 @@ def event_in_words(event):
         if name in ("at", "type") or value in (None, "", [], {}):
             continue
         url = reverse("admin:email_detail", args=[value]) if name in EMAIL_LINKS else None
-        details.append((DETAILS.get(name, name.replace("_", " ")), _plain(value) + UNITS.get(name, ""), url))
+        details.append((DETAILS.get(name, name.replace("_", " ")), _plain(value, name) + UNITS.get(name, ""), url))
     kind = event.get("type", "")
     return {"at": event.get("at"), "type": kind, "label": EVENTS.get(kind, kind.replace("_", " ").capitalize()),
             "details": details}

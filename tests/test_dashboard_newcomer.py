@@ -36,6 +36,10 @@ def test_timeline_in_words_without_python_reprs(admin_client, send, verified):
     email_id = send(message()).json()["id"]
     drain_outbox()
     email = email_get(email_id)
+    assert "recorded" == ses_event_record(ses_event={"eventType": "DeliveryDelay", "mail": {"messageId": email["ses_message_id"]},
+                                "deliveryDelay": {"delayType": "MailboxFull", "expirationTime": "2026-05-04T09:30:12.345Z",
+                                                  "delayedRecipients": [{"emailAddress": RECIPIENT}]}},
+                     dedupe_id="delay-1")
     ses_event_record(ses_event={"eventType": "Delivery", "mail": {"messageId": email["ses_message_id"]},
                                 "delivery": {"recipients": [RECIPIENT], "smtpResponse": "250 OK"}},
                      dedupe_id="delivery-1")
@@ -43,6 +47,8 @@ def test_timeline_in_words_without_python_reprs(admin_client, send, verified):
     assert "['" not in page and "[&#x27;" not in page
     assert "Delivered" in page and f"recipients: {RECIPIENT}" in page and "Handed to SES" in page
     assert "ses_send" not in page and ">delivery<" not in page
+    assert "Delivery delayed" in page, page[page.index("Timeline"):page.index("Text body")]
+    assert "gives up at: 2026-05-04 09:30:12" in page
 
 
 def test_detail_shows_reply_to_and_custom_headers(admin_client, send, verified):

@@ -1,7 +1,7 @@
 """Template filters the dashboard's pages share.
 
 Every time on the dashboard is UTC, written one way (`2026-05-04 09:30:12`)
-inside a <time> element; the navigation says "times in UTC" once."""
+inside a <time> element; the navigation says "Times are UTC" once."""
 
 from datetime import datetime, timezone
 
@@ -10,22 +10,30 @@ from django.utils.html import format_html
 
 register = template.Library()
 
+FORMAT = "%Y-%m-%d %H:%M:%S"
 
-@register.filter
-def utc(value):
-    """An ISO timestamp string (as DynamoDB stores them) or a datetime, as UTC."""
-    if not value:
-        return ""
+
+def as_utc(value):
+    """An ISO timestamp string (as DynamoDB stores them) or a datetime, as an
+    aware UTC datetime; None when it is neither."""
     when = value
     if isinstance(value, str):
         try:
             when = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
-            return value
+            return None
     if not isinstance(when, datetime):
-        return value
+        return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    when = when.astimezone(timezone.utc)
-    return format_html('<time datetime="{}">{}</time>', when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                       when.strftime("%Y-%m-%d %H:%M:%S"))
+    return when.astimezone(timezone.utc)
+
+
+@register.filter
+def utc(value):
+    if not value:
+        return ""
+    when = as_utc(value)
+    if when is None:
+        return value
+    return format_html('<time datetime="{}">{}</time>', when.strftime("%Y-%m-%dT%H:%M:%SZ"), when.strftime(FORMAT))
