@@ -75,6 +75,8 @@ def test_audit_log_filters_by_actor_action_and_target(admin_client, aws):
     assert shown(actor="alice", action="email.") == [("alice", "email.resend")]
     assert len(shown()) == 4  # and the admin's own account, created by the fixture
     assert "Choose a month" in admin_client.get("/admin/audit/", {"month": "bogus"}).content.decode()
+    this_month = __import__("django.utils.timezone").utils.timezone.now().strftime("%Y-%m")
+    assert f'value="{this_month}"' in admin_client.get("/admin/audit/").content.decode()  # the month it shows
 
 
 def test_a_cursor_made_for_another_filter_starts_at_the_top(admin_client, aws):

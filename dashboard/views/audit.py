@@ -2,6 +2,7 @@
 
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
 from dashboard.forms import AuditFilterForm
 from dashboard.pages import render_page
@@ -10,7 +11,9 @@ from emailhub.audit import audit_get, audit_search
 
 
 def audit_list(request):
-    form = AuditFilterForm(request.GET)
+    params = request.GET.copy()
+    params.setdefault("month", timezone.now().strftime("%Y-%m"))  # the form shows the month the page reads
+    form = AuditFilterForm(params)
     context = {"form": form, "entries": []}
     if form.is_valid():
         params = {name: form.cleaned_data[name].strip() for name in ("month", "actor", "action", "target")}
