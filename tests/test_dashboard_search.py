@@ -1,6 +1,8 @@
 """Finding things: an email by its id or SES message id from one box, the
 suppression list and the audit log by filters (still Queries, bounded)."""
 
+from django.utils import timezone
+
 from emailhub.audit import audit_record
 from emailhub.emails import email_get
 from emailhub.suppression import suppression_add
@@ -75,7 +77,7 @@ def test_audit_log_filters_by_actor_action_and_target(admin_client, aws):
     assert shown(actor="alice", action="email.") == [("alice", "email.resend")]
     assert len(shown()) == 4  # and the admin's own account, created by the fixture
     assert "Choose a month" in admin_client.get("/admin/audit/", {"month": "bogus"}).content.decode()
-    this_month = __import__("django.utils.timezone").utils.timezone.now().strftime("%Y-%m")
+    this_month = timezone.now().strftime("%Y-%m")
     assert f'value="{this_month}"' in admin_client.get("/admin/audit/").content.decode()  # the month it shows
 
 
