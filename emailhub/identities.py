@@ -141,7 +141,7 @@ def identity_dns_records(*, identity):
         ]
     records.append({"purpose": "DMARC (suggested)", "type": "TXT", "name": f"_dmarc.{domain}",
                     "value": f'"v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}"',
-                    "status": "not checked by SES"})
+                    "status": None})  # SES does not check DMARC
     return {"domain": domain, "status": found.get("VerificationStatus", ""),
             "verified": found.get("VerificationStatus") == VERIFIED,
             "dkim_status": dkim.get("Status", ""), "has_dkim": bool(dkim.get("Tokens")), "records": records}

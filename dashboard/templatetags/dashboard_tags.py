@@ -37,3 +37,9 @@ def utc(value):
     if when is None:
         return value
     return format_html('<time datetime="{}">{}</time>', when.strftime("%Y-%m-%dT%H:%M:%SZ"), when.strftime(FORMAT))
+
+
+@register.filter
+def words(value):
+    """An SES status constant (NOT_STARTED, TEMPORARY_FAILURE) in words."""
+    return str(value or "").replace("_", " ").lower()
