@@ -57,3 +57,15 @@ def test_viewers_may_read_the_dns_records(staff_client, ses_reports):
 
     identity_verify(identity="example.com")
     assert staff_client("viewer").get("/admin/identities/example.com/dns/").status_code == 200
+
+
+def test_dns_page_says_when_ses_cannot_be_reached(admin_client, aws, monkeypatch):
+    from emailhub.aws import ses
+    from emailhub.errors import AwsUnavailable
+
+    def unreachable(identity):
+        raise AwsUnavailable("SES get_email_identity: ServiceUnavailable")
+
+    monkeypatch.setattr(ses, "identity_get", unreachable)
+    response = admin_client.get("/admin/identities/example.com/dns/")
+    assert response.status_code == 200 and "ServiceUnavailable" in response.content.decode()

@@ -12,10 +12,10 @@ from dashboard.explain import explain
 from dashboard.forms import FindForm, LogFilterForm
 from dashboard.pages import RESEND, render_page
 from dashboard.timeline import timeline_in_words
+from emailhub import model
 from emailhub.emails import email_get
 from emailhub.errors import EmailhubError
 from emailhub.payloads import payload_load
-from emailhub import model
 from emailhub.selectors import email_by_ses_message_id, email_log_all, email_log_page
 
 

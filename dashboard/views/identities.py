@@ -38,11 +38,15 @@ def identity_list(request):
 
 def identity_dns(request, domain):
     """A domain's DNS records with SES's status for each, read afresh on every load."""
+    breadcrumbs = [("SES identities", reverse("admin:identities"))]
     try:
         details = identity_dns_records(identity=domain)
     except InvalidIdentity as err:
         raise Http404(str(err)) from err
+    except EmailhubError as err:  # SES unreachable: say so, as the identities page does
+        return render_page(request, "dashboard/identity_dns.html", title=f"DNS records for {domain}",
+                           breadcrumbs=breadcrumbs, domain=domain, error=err.message, records=[])
     if details is None:
         raise Http404("SES does not know this domain.")
     return render_page(request, "dashboard/identity_dns.html", title=f"DNS records for {details['domain']}",
-                       breadcrumbs=[("SES identities", reverse("admin:identities"))], **details)
+                       breadcrumbs=breadcrumbs, **details)
