@@ -98,7 +98,8 @@ class IdentityForm(forms.Form):
 
 class SuppressionForm(forms.Form):
     address = forms.CharField(max_length=320)
-    reason = forms.CharField(max_length=200, required=False, initial="added by staff")
+    reason = forms.CharField(max_length=200, required=False,
+                             widget=forms.TextInput(attrs={"placeholder": "added by staff"}))
 
     def clean_address(self):
         try:
@@ -120,3 +121,31 @@ class StaffRoleForm(forms.Form):
 class MfaEnrolForm(forms.Form):
     code = forms.CharField(max_length=12, label="Code from the app",
                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}))
+
+
+class FindForm(forms.Form):
+    q = forms.CharField(max_length=200, label="Find", help_text="An email id or an SES message id.")
+
+
+class AuditFilterForm(forms.Form):
+    month = forms.CharField(required=False, widget=forms.TextInput(attrs={"type": "month"}))
+    actor = forms.CharField(required=False, max_length=150, label="who", help_text="exactly")
+    action = forms.CharField(required=False, max_length=100, label="action",
+                             help_text="or its start, e.g. email.")
+    target = forms.CharField(required=False, max_length=320, label="target contains")
+
+    def clean_month(self):
+        month = (self.cleaned_data["month"] or timezone.now().strftime("%Y-%m")).strip()
+        try:
+            year, number = (int(part) for part in month.split("-"))
+        except ValueError:
+            raise forms.ValidationError("Choose a month as YYYY-MM.") from None
+        if not (2000 <= year <= 9999 and 1 <= number <= 12):
+            raise forms.ValidationError("Choose a month as YYYY-MM.")
+        return f"{year:04d}-{number:02d}"
+
+
+class SuppressionFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=320, label="address",
+                        help_text="a whole address, or part of one (a domain)")
+    reason_has = forms.CharField(required=False, max_length=200, label="reason contains")

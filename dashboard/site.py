@@ -9,8 +9,10 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.views.defaults import permission_denied
 
 from emailhub.staff.roles import ADMIN
 
@@ -36,6 +38,7 @@ class EmailhubAdminSite(admin.AdminSite):
         return [
             path("emails/", wrap(emails.email_log), name="email_log"),
             path("emails/export.csv", wrap(emails.email_export), name="email_export"),
+            path("emails/find/", wrap(emails.email_find), name="email_find"),
             path("emails/<str:email_id>/", wrap(emails.email_detail), name="email_detail"),
             path("dlq/", wrap(queue.dlq_page), name="dlq"),
             path("dlq/tidy/", wrap(actions.dlq_tidy), name="dlq_tidy"),
@@ -44,6 +47,7 @@ class EmailhubAdminSite(admin.AdminSite):
             path("keys/", wrap(keys.key_list), name="api_keys"),
             path("keys/<str:prefix>/revoke/", wrap(keys.key_revoke), name="api_key_revoke"),
             path("identities/", wrap(identities.identity_list), name="identities"),
+            path("identities/<str:domain>/dns/", wrap(identities.identity_dns), name="identity_dns"),
             path("suppression/", wrap(suppression.suppression_page), name="suppression"),
             path("suppression/remove/", wrap(suppression.suppression_remove_page), name="suppression_remove"),
             path("audit/", wrap(audit.audit_list), name="audit"),
@@ -62,7 +66,12 @@ class EmailhubAdminSite(admin.AdminSite):
         def enrolled_first(request, *args, **kwargs):
             if mfa_missing(request.user) and request.resolver_match.url_name not in MFA_EXEMPT:
                 return redirect(reverse("admin:two_factor"))
-            return view(request, *args, **kwargs)
+            try:
+                return view(request, *args, **kwargs)
+            except PermissionDenied as refused:
+                # An expected answer, not an error: the 403 page, logged as one
+                # line by Django ("Forbidden: ..."), without a traceback.
+                return permission_denied(request, refused)
 
         return super().admin_view(enrolled_first, cacheable)
 

@@ -3,6 +3,7 @@ the result. Kept in DynamoDB beside the emails, listed by month."""
 
 from emailhub import model
 from emailhub.aws import dynamodb
+from emailhub.feeds import feed_filtered
 
 MAX_DETAILS = 1000  # per-email results kept on one entry (the item limit is 400 KB)
 
@@ -29,6 +30,25 @@ def audit_page(*, month, limit=50, start_key=None):
     """One page of a month's ("YYYY-MM") entries, newest first."""
     return dynamodb.query(index=model.FEED_INDEX, key_condition="feed = :feed",
                           values={":feed": f"AUDIT#{month}"}, limit=limit, start_key=start_key)
+
+
+def audit_search(*, month, actor=None, action=None, target=None, start_key=None, max_reads=1000):
+    """A month's entries by who (exact), what (the action or its start, e.g.
+    "email." for resends and discards) and target (contains), newest first.
+    The filter is applied as entries are read: (entries, next key, read)."""
+    names, values, conditions = {"#s": "summary"}, {}, []
+    if actor:
+        names["#actor"], values[":actor"] = "actor", actor
+        conditions.append("#s.#actor = :actor")
+    if action:
+        names["#action"], values[":action"] = "action", action
+        conditions.append("begins_with(#s.#action, :action)")
+    if target:
+        names["#target"], values[":target"] = "target", target
+        conditions.append("contains(#s.#target, :target)")
+    return feed_filtered(feed=f"AUDIT#{month}", filter_expression=" AND ".join(conditions) or None,
+                         names=names if conditions else None, values=values, start_key=start_key,
+                         max_reads=max_reads)
 
 
 def audit_finish(*, entry_id, outcome, details=()):

@@ -122,6 +122,36 @@ def identity_verify(*, identity):
     return ses.identity_verify(identity_normalize(identity))
 
 
+def identity_dns_records(*, identity):
+    """The DNS records a domain identity needs, each with the status SES reports
+    for it now: Easy DKIM's three CNAMEs, the custom MAIL FROM domain's MX and
+    SPF records when one is configured, and a suggested DMARC record (SES does
+    not check DMARC). None when SES does not know the domain."""
+    domain = identity_normalize(identity)
+    found = ses.identity_get(domain)
+    if found is None:
+        return None
+    dkim = found.get("DkimAttributes") or {}
+    records = [{"purpose": "DKIM", "type": "CNAME", "name": f"{token}._domainkey.{domain}",
+                "value": f"{token}.dkim.amazonses.com", "status": dkim.get("Status", "")}
+               for token in dkim.get("Tokens") or []]
+    mail_from = found.get("MailFromAttributes") or {}
+    if mail_from.get("MailFromDomain"):
+        name, status = mail_from["MailFromDomain"], mail_from.get("MailFromDomainStatus", "")
+        records += [
+            {"purpose": "MAIL FROM", "type": "MX", "name": name,
+             "value": f"10 feedback-smtp.{settings.AWS_REGION}.amazonses.com", "status": status},
+            {"purpose": "MAIL FROM (SPF)", "type": "TXT", "name": name,
+             "value": '"v=spf1 include:amazonses.com ~all"', "status": status},
+        ]
+    records.append({"purpose": "DMARC (suggested)", "type": "TXT", "name": f"_dmarc.{domain}",
+                    "value": f'"v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}"',
+                    "status": None})  # SES does not check DMARC
+    return {"domain": domain, "status": found.get("VerificationStatus", ""),
+            "verified": found.get("VerificationStatus") == VERIFIED,
+            "dkim_status": dkim.get("Status", ""), "has_dkim": bool(dkim.get("Tokens")), "records": records}
+
+
 def cache_clear():
     with _lock:
         _verified_until.clear()

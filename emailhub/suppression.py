@@ -8,6 +8,7 @@ transaction as one ConditionCheck per recipient, so it costs no extra call."""
 from emailhub import model
 from emailhub.aws import dynamodb
 from emailhub.errors import ConditionFailed
+from emailhub.feeds import feed_filtered
 
 FEED = "SUPPRESSED"
 
@@ -50,6 +51,29 @@ def suppression_list(*, limit=200, start_key=None):
                                        values={":feed": FEED}, limit=limit, start_key=start_key)
     found = dynamodb.batch_get([(e["pk"], e["sk"]) for e in entries])
     return [found[e["pk"]] for e in entries if e["pk"] in found], next_key
+
+
+def suppression_get(*, address):
+    """One address's entry (a key lookup), or None."""
+    return dynamodb.get(*suppression_key(address))
+
+
+def suppression_search(*, contains=None, reason=None, start_key=None, max_reads=1000):
+    """Entries whose address contains `contains` (a domain, a name) and whose
+    reason contains `reason`, newest first, applied as entries are read:
+    (entries, next key, read)."""
+    names, values, conditions = {"#s": "summary"}, {}, []
+    if contains:
+        names["#address"], values[":address"] = "address", contains.lower()
+        conditions.append("contains(#s.#address, :address)")
+    if reason:
+        names["#reason"], values[":reason"] = "reason", reason
+        conditions.append("contains(#s.#reason, :reason)")
+    entries, next_key, reads = feed_filtered(feed=FEED, filter_expression=" AND ".join(conditions) or None,
+                                             names=names if conditions else None, values=values,
+                                             start_key=start_key, max_reads=max_reads)
+    found = dynamodb.batch_get([(e["pk"], e["sk"]) for e in entries])
+    return [found[e["pk"]] for e in entries if e["pk"] in found], next_key, reads
 
 
 def suppressed_among(addresses):

@@ -1,11 +1,12 @@
-"""One end-to-end run in a real headless browser (Debian's chromium):
-log in, find a failed email, resend it, see it sent."""
+"""Real headless browser runs (Debian's chromium): log in, find a failed
+email, resend it, see it sent; and every page on a 390 px phone."""
 
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from emailhub.staff.accounts import staff_create
 from tests.conftest import drain_outbox
@@ -97,3 +98,77 @@ def test_staff_resends_a_failed_email_in_the_browser(browser, http_server, send,
     assert "Order 0" in browser.page_source
     refused = [entry["message"] for entry in browser.get_log("browser") if "Content Security Policy" in entry["message"]]
     assert refused == []  # the dashboard's policy blocks nothing the dashboard itself uses
+
+
+PHONE_WIDTH = 390
+
+
+def _phone(browser):
+    """An iPhone-sized viewport (390 CSS px), as a phone's browser lays pages out."""
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": PHONE_WIDTH, "height": 844, "deviceScaleFactor": 2, "mobile": True})
+
+
+def _sideways(browser):
+    """How many CSS pixels the page is wider than the screen (0: no sideways scrolling)."""
+    return browser.execute_script(
+        "return Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        " - document.documentElement.clientWidth")
+
+
+def test_every_page_fits_a_phone(browser, http_server, send, verified, ses_failures):
+    from selenium.webdriver.common.by import By
+
+    from emailhub.apikeys import api_key_list
+    from emailhub.audit import audit_page
+    from emailhub.identities import identity_verify
+    from emailhub.suppression import suppression_add
+
+    staff_create(username="phone", role="admin", actor="tests", password="correct horse battery")
+    [email_id] = failed_emails(send, ses_failures, 1, tags={"campaign": "winter-sale-2026"},
+                               html="<p>" + "A rather long line of text. " * 20 + "</p>")
+    suppression_add(address="a-very-long-address-for-a-phone@subdomain.example.com", reason="hard bounce", actor="tests")
+    identity_verify(identity="example.com")
+    _phone(browser)
+    browser.get(f"{http_server}/admin/login/")
+    assert _sideways(browser) <= 0, "the sign-in page scrolls sideways"
+    browser.find_element(By.NAME, "username").send_keys("phone")
+    browser.find_element(By.NAME, "password").send_keys("correct horse battery")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    browser.find_element(By.CSS_SELECTOR, ".eh-nav")
+    browser.get(f"{http_server}/admin/keys/")
+    browser.find_element(By.NAME, "name").send_keys("phone-test")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit][value='Create key']").click()
+    browser.find_element(By.ID, "eh-new-key")
+    key_prefix = api_key_list()[0].prefix
+    entries, _ = audit_page(month=timezone.now().strftime("%Y-%m"), limit=1)
+
+    pages = ["/admin/", "/admin/emails/", f"/admin/emails/{email_id}/", "/admin/dlq/", "/admin/keys/",
+             f"/admin/keys/{key_prefix}/revoke/", "/admin/identities/", "/admin/identities/example.com/dns/", "/admin/suppression/",
+             "/admin/suppression/remove/?address=a-very-long-address-for-a-phone%40subdomain.example.com",
+             "/admin/audit/", "/admin/audit/?actor=phone&action=api_key.", f"/admin/audit/{entries[0]['id']}/",
+             f"/admin/emails/find/?q={email_id}", "/admin/emails/find/?q=nothing-like-this", "/admin/suppression/?q=example.com", "/admin/staff/", "/admin/staff/phone/",
+             f"/admin/resend/?ids={email_id}", f"/admin/discard/?ids={email_id}", "/admin/two-factor/",
+             "/admin/password_change/"]
+    too_wide = {}
+    for url in pages:
+        browser.get(f"{http_server}{url}")
+        browser.find_element(By.CSS_SELECTOR, "#content")
+        if url == "/admin/emails/":
+            _screenshot(browser, "phone")
+        if _sideways(browser) > 0:
+            too_wide[url] = browser.execute_script(
+                "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right"
+                " > document.documentElement.clientWidth + 1).slice(-3).map(e => e.tagName + '.' + e.className"
+                " + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))")
+        assert browser.execute_script("return document.getElementById('nav-sidebar')") is None, url
+    assert too_wide == {}, f"pages wider than {PHONE_WIDTH}px (by how much): {too_wide}"
+
+    # The one script runs under the page's policy: "select all" ticks every row.
+    browser.get(f"{http_server}/admin/dlq/")
+    browser.find_element(By.CSS_SELECTOR, ".eh-select-all").click()
+    boxes = browser.find_elements(By.CSS_SELECTOR, "input[name=ids]")
+    assert boxes and all(box.is_selected() for box in boxes)
+    problems = [entry["message"] for entry in browser.get_log("browser")
+                if "Content Security Policy" in entry["message"] or "404" in entry["message"]]
+    assert problems == []  # nothing refused by the policy, no favicon (or other) 404

@@ -128,7 +128,7 @@ def test_email_detail_shows_timeline_error_and_bodies(admin_client, send, verifi
     [email_id] = failed_emails(send, ses_failures, 1, html="<p>Hello <b>there</b></p>")
     page = admin_client.get(f"/admin/emails/{email_id}/").content.decode()
     assert "MessageRejected" in page and "SES refused the message" in page
-    assert "accepted" in page and "parked" in page
+    assert "Accepted by the API" in page and "Parked on the dead-letter queue" in page
     assert 'sandbox=""' in page and "&lt;p&gt;Hello &lt;b&gt;there&lt;/b&gt;&lt;/p&gt;" in page
     assert "Resend…" in page
 
@@ -214,7 +214,7 @@ def test_remote_images_in_html_bodies_are_not_loaded(admin_client, send, verifie
 
 
 def test_crafted_ids_do_not_break_pages(admin_client, aws):
-    assert admin_client.get("/admin/resend/", {"ids": ["x/y", ""]}).status_code == 200
+    assert admin_client.get("/admin/resend/", {"ids": ["x/y", ""]}, follow=True).status_code == 200
     response = admin_client.post("/admin/discard/", {"ids": ["x/y"]}, follow=True)
     assert response.status_code == 200
 

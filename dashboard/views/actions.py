@@ -4,6 +4,7 @@ audit entry that lists each email's result."""
 
 from django.contrib import messages
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from dashboard.forms import LogFilterForm
 from dashboard.pages import RESEND, actor, done, render_page, require
@@ -61,6 +62,8 @@ def _bulk(request, kind):
         return done(request, f"{action['verb']}: {summary}.", reverse("admin:audit_detail", args=[entry["id"]]),
                     level=level)
     ids, form = _selected_ids(request)
+    if not ids and form is None:
+        return done(request, f"Tick the emails to {kind} first.", _back(request), level=messages.WARNING)
     plan = action["plan"](email_ids=ids) if ids else []
     return render_page(
         request, "dashboard/confirm_bulk.html", title=f"{action['verb']} emails",
@@ -68,6 +71,15 @@ def _bulk(request, kind):
         doing=[p for p in plan if p.action != "skip"], skipping=[p for p in plan if p.action == "skip"],
         truncated=len(ids) >= MAX_BULK, max_bulk=MAX_BULK,
     )
+
+
+def _back(request):
+    """The list the click came from (this site only), else the email log."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if referer and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure()):
+        return referer
+    return reverse("admin:email_log")
 
 
 @require(RESEND)

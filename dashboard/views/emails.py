@@ -4,16 +4,19 @@ import csv
 
 import nh3
 from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 
 from dashboard.cursors import cursor_dump, cursor_load, filter_fingerprint
 from dashboard.explain import explain
-from dashboard.forms import LogFilterForm
+from dashboard.forms import FindForm, LogFilterForm
 from dashboard.pages import RESEND, render_page
+from dashboard.timeline import timeline_in_words
+from emailhub import model
 from emailhub.emails import email_get
 from emailhub.errors import EmailhubError
 from emailhub.payloads import payload_load
-from emailhub.selectors import email_log_all, email_log_page
+from emailhub.selectors import email_by_ses_message_id, email_log_all, email_log_page
 
 
 def _query(request, **changes):
@@ -67,8 +70,8 @@ CSV_COLUMNS = ["id", "created_at", "status", "from", "to", "cc", "subject", "tag
 
 def email_export(request):
     form = LogFilterForm(request.GET)
-    if not form.is_valid():
-        raise Http404("Invalid filter.")
+    if not form.is_valid():  # the log shows what is wrong with the filter
+        return redirect(reverse("admin:email_log") + "?" + request.GET.urlencode())
     writer = csv.writer(_Echo())
 
     def rows():
@@ -114,8 +117,24 @@ def email_detail(request, email_id):
         request, "dashboard/email_detail.html", title=f"Email {email_id}",
         breadcrumbs=[("Email log", reverse("admin:email_log"))],
         email=email, request_body=request_body, summary=email["summary"],
+        timeline=timeline_in_words(email.get("events")),
         # Sanitised, then shown only inside a sandboxed iframe that may not run scripts.
         safe_html=sanitise_html(html) if html else None,
         error_in_words=explain(email.get("last_error")),
         can_resend=email["status"] == "failed" and not email.get("resent_as"),
     )
+
+
+def email_find(request):
+    """One box: an email id (a key lookup) or an SES message id (the
+    ses-message-index) opens that email; anything else says what was not found."""
+    form = FindForm(request.GET or None)
+    if form.is_valid():
+        wanted = form.cleaned_data["q"].strip()
+        email = email_get(wanted) if model.is_email_id(wanted) else None
+        email = email or email_by_ses_message_id(ses_message_id=wanted)
+        if email is not None:
+            return redirect(reverse("admin:email_detail", args=[email["id"]]))
+        form.add_error("q", f"No email has the id or SES message id {wanted!r}.")
+    return render_page(request, "dashboard/find.html", title="Find an email", find_form=form,
+                       breadcrumbs=[("Email log", reverse("admin:email_log"))])

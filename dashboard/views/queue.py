@@ -27,6 +27,9 @@ def dlq_page(request):
         context["error"] = err.message
     context["sampled"] = context["depth"] is not None and context["depth"]["ready"] > len(context["rows"])
     context["settled"] = sum(1 for row in context["rows"] if row["status"] != "failed")
+    # Each error code explained once, under the table, rather than on every row.
+    context["explanations"] = list({row["error"].get("code"): row["error_in_words"]
+                                    for row in context["rows"] if row["error"].get("code")}.items())
     context["can_resend"] = request.user.has_perm(RESEND)
     return render_page(request, "dashboard/dlq.html", title="Dead-letter queue", **context)
 

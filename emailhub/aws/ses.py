@@ -124,6 +124,12 @@ def identity_status(identity):
     return found.get("VerificationStatus") if found else None
 
 
+def identity_get(identity):
+    """SES's GetEmailIdentity answer (DkimAttributes with its Tokens,
+    MailFromAttributes, VerificationStatus, ...), or None when SES does not know it."""
+    return _ses("get_email_identity", EmailIdentity=identity)
+
+
 def identity_verify(identity):
     """Start verification (SES mails the address a link; an emulator verifies at once).
     Returns the status afterwards."""
