@@ -64,7 +64,6 @@ from emailhub.selectors import email_status  # noqa: E402
 
 RECIPIENT = "bench-recipient@example.com"
 MAX_CALLS_PER_SENT = 6
-MAX_CPU_RATIO = 2.0
 DAILY_QUOTA = 1_000_000.0  # moto's GetSendQuota answers 200 a day; the runs send more than that
 
 
@@ -501,7 +500,7 @@ def report(n, warmup, live, replay, statuses):
         ("CPU ms/email outside AWS calls", f"{ours_outside:.3f}", f"{bare_outside:.3f}"),
         ("  accept / worker",
          f"{accept.cpu_outside_aws * ms:.3f} / {worker.cpu_outside_aws * ms:.3f}", ""),
-        ("CPU ratio, ours / bare (target <= 2.0x)", f"{ratio:.1f}x", ""),
+        ("CPU ratio, ours / bare (for information)", f"{ratio:.1f}x", ""),
         ("CPU ms/email in AWS calls: botocore", f"{ours_botocore:.3f}", f"{bare_botocore:.3f}"),
         ("CPU ms/email in AWS calls: emulator", f"{ours_emulator:.3f}", f"{bare_emulator:.3f}"),
         ("Replayed AWS answers (no botocore, no emulator):", "", ""),
@@ -534,12 +533,13 @@ def report(n, warmup, live, replay, statuses):
         print("Replay fitted exactly: every call answered from the recording, none left over.")
     print()
     calls_ok = own_calls / n <= MAX_CALLS_PER_SENT
-    cpu_ok = ratio <= MAX_CPU_RATIO
     print(f"{'PASS' if calls_ok else 'FAIL'}  AWS calls per sent email {own_calls / n:.2f} made by Emailhub "
           f"(target <= {MAX_CALLS_PER_SENT}; {ours_calls / n:.2f} with the local poller standing in for "
           "Lambda's SQS event source)")
-    print(f"{'PASS' if cpu_ok else 'FAIL'}  CPU per email outside AWS calls {ratio:.1f}x the bare "
-          f"handler's (target <= {MAX_CPU_RATIO:.1f}x; with replayed AWS answers {r_ratio:.1f}x)")
+    # The CPU target was retired (DESIGN.md, "Confirmed from the first release"):
+    # the figure stays, for information.
+    print(f"INFO  CPU per email outside AWS calls {ratio:.1f}x the bare handler's "
+          f"(with replayed AWS answers {r_ratio:.1f}x; no longer a target)")
 
 
 def capacity_report(hub, n):
