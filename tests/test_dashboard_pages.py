@@ -35,6 +35,7 @@ def test_overview_shows_counts_dlq_quota_and_sandbox(admin_client, send, verifie
     assert "24-hour quota" in page
     assert "<svg" in page and "1 sent" in page and "2 failed" in page
     assert "2</a> parked" in page
+    assert "permission to view or edit" not in page  # Django's empty app list said so to everyone
 
 
 def test_overview_counts_each_outcome(send, verified, ses_failures):

@@ -213,3 +213,30 @@ def test_reject_addresses_are_not_special_in_production(send, verified, settings
     email_id = send(message(to="reject@simulator.amazonses.com")).json()["id"]
     drain_outbox()
     assert email_status(email_id=email_id)["status"] == "sent"
+
+
+def test_run_local_stopped_with_kill_cleans_up_too(tmp_path):
+    """`kill` (SIGTERM), as a process manager stops it: the same clean stop, state file gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    state = tmp_path / "local-state.json"
+    env = {**os.environ, "PORT": str(_free_port()), "AWS_ENDPOINT_URL": f"http://127.0.0.1:{_free_port()}",
+           "DJANGO_SUPERUSER_PASSWORD": "local-test-passphrase", "EMAILHUB_LOCAL_STATE": str(state),
+           "PYTHONUNBUFFERED": "1"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    process = subprocess.Popen([sys.executable, "manage.py", "run_local"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any("export KEY=" in line for line in output):
+            output.append(process.stdout.readline())
+        assert state.exists(), "".join(output)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=20)
+    assert "Stopped the worker and the AWS emulator." in rest, "".join(output) + rest
+    assert not state.exists()

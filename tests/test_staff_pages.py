@@ -204,7 +204,7 @@ def test_an_admin_neither_resets_nor_deactivates_themselves_here(admin_client):
 def test_django_createsuperuser_and_changepassword_work_on_dynamodb(aws, monkeypatch):
     printed = _run("createsuperuser", "--username", "ops", "--noinput",
                    env={"DJANGO_SUPERUSER_PASSWORD": "ops long passphrase"})
-    assert "Created staff user ops (admin)" in printed
+    assert "Created staff user ops (admin) with the password from DJANGO_SUPERUSER_PASSWORD." in printed
     assert accounts.staff_get(username="ops").check_password("ops long passphrase")
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "a fresh long passphrase")
     _run("changepassword", "ops")

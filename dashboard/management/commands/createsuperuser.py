@@ -5,8 +5,10 @@ that this command, not django.contrib.auth's, answers to the name."""
 
 import os
 
-from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
+
+from emailhub.staff.accounts import StaffError, staff_create
+from emailhub.staff.roles import ADMIN
 
 
 class Command(BaseCommand):
@@ -21,7 +23,15 @@ class Command(BaseCommand):
     def handle(self, *args, username, email, **options):
         if not username:
             username = input("Username: ").strip()
-        password = os.environ.get("DJANGO_SUPERUSER_PASSWORD")
-        if password:
-            os.environ["EMAILHUB_STAFF_PASSWORD"] = password
-        call_command("create_staff", username, role="admin", email=email, stdout=self.stdout)
+        source = next((name for name in ("DJANGO_SUPERUSER_PASSWORD", "EMAILHUB_STAFF_PASSWORD")
+                       if os.environ.get(name)), None)
+        try:
+            user, generated = staff_create(username=username, role=ADMIN, email=email, actor="manage.py",
+                                           password=os.environ[source] if source else None)
+        except StaffError as err:
+            raise CommandError(err.message) from err
+        if generated is None:
+            self.stdout.write(f"Created staff user {user.username} (admin) with the password from {source}.")
+            return
+        self.stdout.write(f"Created staff user {user.username} (admin). Its password is shown only now:")
+        self.stdout.write(generated)

@@ -1,6 +1,8 @@
 """`make run`: the whole stack on this machine, against an in-process AWS emulator."""
 
 import os
+import signal
+import sys
 
 from django.conf import settings
 from django.core.management import call_command
@@ -36,6 +38,9 @@ class Command(BaseCommand):
             raise CommandError(str(err)) from err
         clients.reset()
         pollers = []
+        # `kill` (SIGTERM) stops it like Ctrl-C does: the cleanup below runs and
+        # the state file that points other terminals at this stack goes.
+        signal.signal(signal.SIGTERM, _stop)
         try:
             local_state_write(aws_endpoint_url=settings.AWS_ENDPOINT_URL, url=f"http://127.0.0.1:{port}")
             self.stdout.write(f"AWS emulator on {settings.AWS_ENDPOINT_URL} (manage.py in other terminals "
@@ -74,3 +79,7 @@ class Command(BaseCommand):
         except StaffError as err:
             raise CommandError(f"Cannot create the staff user {username!r}: {err.message}") from err
         self.stdout.write(f"Staff user {username!r} (admin)" + (f", password {generated}" if generated else ""))
+
+
+def _stop(signum, frame):
+    sys.exit(0)
