@@ -90,6 +90,22 @@ def api_key(aws):
     return secret
 
 
+@pytest.fixture
+def dynamodb_calls(monkeypatch):
+    """The DynamoDB operations Emailhub makes from here on, in order (snake_case names)."""
+    from emailhub.aws import calls
+
+    seen = []
+    real = calls.call
+
+    def spy(service, operation, **kwargs):
+        seen.append(operation)
+        return real(service, operation, **kwargs)
+
+    monkeypatch.setattr("emailhub.aws.dynamodb.call", spy)
+    return seen
+
+
 STAFF_PASSWORD = "correct horse battery staple"
 
 

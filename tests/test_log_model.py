@@ -10,19 +10,9 @@ from tests.conftest import drain_outbox, message
 
 
 @pytest.fixture
-def no_scans(monkeypatch):
-    from emailhub.aws import calls
-
-    seen = []
-    real = calls.call
-
-    def spy(service, operation, **kwargs):
-        seen.append(operation)
-        return real(service, operation, **kwargs)
-
-    monkeypatch.setattr("emailhub.aws.dynamodb.call", spy)
-    yield seen
-    assert "scan" not in seen
+def no_scans(dynamodb_calls):
+    yield dynamodb_calls
+    assert "scan" not in dynamodb_calls
 
 
 def test_find_by_status_day_and_recipient(send, verified, no_scans):

@@ -263,14 +263,15 @@ def _change(username, values, *, actor, action, outcome, end_sessions=False, kee
     values = {**values, "changed_at": model.iso(model.now()), "changed_by": actor}
     if keeping_an_admin:
         _change_keeping_an_admin(username, values, losing=keeping_an_admin, end_sessions=end_sessions)
+        user = _existing(username)  # a transaction returns nothing: read what it wrote
     else:
         try:
-            _update(username, values, end_sessions=end_sessions)
+            user = _from_item(_update(username, values, end_sessions=end_sessions))
         except ConditionFailed as err:
             raise StaffError(f"No staff user named {username!r}.", code="not_found") from err
     _cache_forget(username)
     audit_record(actor=actor, action=action, target=username, outcome=outcome)
-    return _existing(username)
+    return user
 
 
 def _change_keeping_an_admin(username, values, *, losing, end_sessions, tries=3):
