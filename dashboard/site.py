@@ -7,14 +7,13 @@ like everything else, live in DynamoDB and have pages of their own."""
 
 from functools import wraps
 
-from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.views.defaults import permission_denied
 
-from emailhub.staff.roles import ADMIN
+from emailhub.staff.roles import mfa_required
 
 
 class EmailhubAdminSite(admin.AdminSite):
@@ -104,5 +103,4 @@ MFA_EXEMPT = {"two_factor", "logout", "password_change", "password_change_done",
 
 
 def mfa_missing(user):
-    return (settings.EMAILHUB_REQUIRE_MFA and user.is_authenticated and user.role == ADMIN
-            and not user.mfa_enabled)
+    return mfa_required(user) and not user.mfa_enabled

@@ -1,6 +1,5 @@
 """Your own second factor: enrol with a QR code drawn on the server, or turn it off."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.urls import reverse
 
@@ -9,7 +8,7 @@ from dashboard.pages import actor, done, render_page
 from emailhub.staff import throttle
 from emailhub.staff.accounts import staff_mfa_reset
 from emailhub.staff.mfa import mfa_enable, mfa_qr_svg, mfa_secret_new, mfa_verify
-from emailhub.staff.roles import ADMIN
+from emailhub.staff.roles import mfa_required
 
 # The secret being enrolled waits in the server-side session, never in a cookie.
 PENDING = "dashboard.mfa_pending"
@@ -30,12 +29,12 @@ def mfa_page(request):
         form.add_error("code", "That code does not match. Check the time on your phone and try the next code.")
     return render_page(request, "dashboard/two_factor.html", title="Two-factor sign-in", form=form,
                        qr=mfa_qr_svg(secret=secret, username=user.username), secret=secret,
-                       required=settings.EMAILHUB_REQUIRE_MFA and user.role == ADMIN)
+                       required=mfa_required(user))
 
 
 def _enrolled(request, user):
     form = MfaEnrolForm(request.POST or None)
-    required = settings.EMAILHUB_REQUIRE_MFA and user.role == ADMIN
+    required = mfa_required(user)
     if request.method == "POST" and not required and form.is_valid():
         try:  # throttled like a sign-in: a borrowed session cannot guess codes
             right = throttle.guarded(lambda: mfa_verify(user=user, code=form.cleaned_data["code"]),

@@ -5,6 +5,8 @@ operator + resend, discard, DLQ tidy, the suppression list
 admin    + API keys, SES identities, staff accounts
 """
 
+from django.conf import settings
+
 RESEND = "dashboard.resend_email"
 MANAGE_SUPPRESSION = "dashboard.manage_suppression"
 MANAGE_KEYS = "dashboard.manage_api_keys"
@@ -26,6 +28,11 @@ ROLE_CHOICES = [
     (OPERATOR, "operator: + resend, discard, DLQ tidy, suppression list"),
     (ADMIN, "admin: + API keys, identities, staff"),
 ]
+
+
+def mfa_required(user):
+    """Must this user have a second factor? Admins, when EMAILHUB_REQUIRE_MFA is on."""
+    return settings.EMAILHUB_REQUIRE_MFA and user.is_authenticated and user.role == ADMIN
 
 
 def role_permissions(role):
