@@ -76,7 +76,7 @@ def test_package_is_lean_and_precompiled(package_zip):
         sources = [n for n in names if n.endswith(".py") and "/migrations/" not in n]
         missing = [n for n in sources if _cached(n) not in pycs]
         assert not missing, missing[:20]
-        for name in ("handler.py", "emailhub/api.py", "django/db/models/query.py"):
+        for name in ("handler.py", "emailhub/api/__init__.py", "django/db/models/query.py"):
             header = archive.read(_cached(name))[:16]
             assert int.from_bytes(header[4:8], "little") == 0b11, name  # hash-based, checked
         settings_py = archive.read("zappa_settings.py").decode()

@@ -1,5 +1,8 @@
 """The REST API: thin views over the services, every error as
-{"error": {"code", "message", "field"}}."""
+{"error": {"code", "message", "field"}}.
+
+One NinjaAPI; each group of operations beyond sending lives in its own
+module of this package as a ninja Router, added at the end of this file."""
 
 import json
 import logging
