@@ -1,21 +1,21 @@
-"""Back-filling the email log's small items on emails stored before them.
+"""Back-filling the email log's index keys on emails stored before them.
 
-Emails accepted by a release before the tag and match-status indexes have
-recipient items without a status, no tag items, and no `companions` list, so
-the tag, recipient+status and tag+status pages cannot find them. The
-back-fill walks the feed index day by day, oldest first (Queries, never a
-Scan), and gives each such email what `email_accept` would write today:
-a tag item per tag, the status on its recipient items, and the list of them
-on the email. It is
+Emails accepted by an earlier release lack some of what `email_accept`
+writes today (model.LOG_INDEX_VERSION): the tag, domain, combination and
+address-prefix keys on their small items, the status on those items, or
+the `email_status` of the one-partition-per-status index. The back-fill
+walks the feed index day by day, oldest first (Queries, never a Scan), and
+writes each such email's small items as `email_accept` would today, with
+the email's current status. It is
 
-- idempotent: an email that has `companions` is left alone, so a second run
-  writes nothing;
+- idempotent: an email at the current `log_index` version is left alone,
+  so a second run writes nothing;
 - resumable: after every page of the feed it records where it got to in a
   checkpoint item, and the next run starts there (`restart=True` starts
   over); `max_emails` ends a run early, for Lambda's 15-minute limit;
 - safe beside the live pipeline: the email's update is conditional on the
-  status it read and on having no `companions` yet, in the same transaction
-  as its small items; if the email moved meanwhile, it is read again.
+  status it read and on its version, in the same transaction as its small
+  items; if the email moved meanwhile, it is read again.
 """
 
 import json
@@ -25,7 +25,7 @@ from django.conf import settings
 
 from emailhub import model
 from emailhub.aws import dynamodb
-from emailhub.emails import TRANSACTION_ITEMS, tag_items
+from emailhub.emails import TRANSACTION_ITEMS, companion_items
 from emailhub.errors import ConditionFailed
 
 CHECKPOINT_KEY = ("BACKFILL#log-index", "BACKFILL")
@@ -124,39 +124,27 @@ def _backfill_email(email_id):
     for _attempt in range(TRIES):
         items, _ = dynamodb.query(key_condition="pk = :pk", values={":pk": pk}, newest_first=False)
         email = next((i for i in items if i["sk"] == "EMAIL"), None)
-        if email is None or "companions" in email:
+        if email is None or email.get("log_index", 0) >= model.LOG_INDEX_VERSION:
             return "already"
-        status = carried = email["status"]
+        status = email["status"]
         if status in model.NOT_ON_COMPANIONS:
-            # The worker sending it read the email before it had `companions`
-            # and would not move them: it is done at the end of the run.
+            # The worker sending it read the email's old `companions` and
+            # would not move the new ones: it is done at the end of the run.
             return "busy"
+        small = companion_items(
+            email_id=email_id, moment=email["created_at"], addresses=[i["rcpt"] for i in items if "rcpt" in i],
+            tags=email["summary"].get("tags"), expires_at=email.get(model.TTL_ATTRIBUTE), status=status)
         writes = []
-        companions = []
-        domains = set()
-        for item in items:  # sorted by sk: the first recipient of each domain carries it
-            if item["sk"].startswith("RCPT#"):
-                companions.append(item["sk"])
-                domain = model.address_domain(item["rcpt"])
-                expression, values = "SET #status = :to, match_status = :ms", {
-                    ":to": carried, ":ms": model.match_status(item["sk"], carried)}
-                if domain not in domains:
-                    domains.add(domain)
-                    expression += ", rcpt_domain = :d"
-                    values[":d"] = domain
-                writes.append(("Update", dynamodb.update_args(
-                    pk, item["sk"], expression=expression, names={"#status": "status"}, values=values)))
-        for tag in tag_items(email_id=email_id, moment=email["created_at"], tags=email["summary"].get("tags"),
-                             expires_at=email.get(model.TTL_ATTRIBUTE), status=carried):
-            companions.append(tag["sk"])
-            if tag[model.TTL_ATTRIBUTE] is None:
-                del tag[model.TTL_ATTRIBUTE]
-            writes.append(("Put", dynamodb.put_args(tag)))
+        for item in small:
+            if item[model.TTL_ATTRIBUTE] is None:
+                del item[model.TTL_ATTRIBUTE]
+            writes.append(("Put", dynamodb.put_args(item)))  # replaces an earlier release's item whole
         # The email's own update goes last, so it commits only once every small item is there.
         writes.append(("Update", dynamodb.update_args(
-            pk, "EMAIL", expression="SET companions = :c",
-            condition="#status = :seen AND attribute_not_exists(companions)",
-            names={"#status": "status"}, values={":c": companions, ":seen": status})))
+            pk, "EMAIL", expression="SET companions = :c, email_status = :seen, log_index = :v REMOVE status_day",
+            condition="#status = :seen AND (attribute_not_exists(log_index) OR log_index < :v)",
+            names={"#status": "status"},
+            values={":c": [i["sk"] for i in small], ":seen": status, ":v": model.LOG_INDEX_VERSION})))
         try:
             for start in range(0, len(writes) - TRANSACTION_ITEMS, TRANSACTION_ITEMS):
                 dynamodb.transact(writes[start:start + TRANSACTION_ITEMS])

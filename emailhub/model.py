@@ -2,19 +2,28 @@
 
 Access patterns and the key or index that serves each (never a Scan):
 - an email by id ..................... pk=EMAIL#<id>, sk=EMAIL
-- emails by status over time ......... status-index: status_day=<status>#<day>, created_at
+- emails by status over time ......... email-status-index: email_status=<status>, created_at
 - all emails over time ............... feed-index:   feed=EMAIL#<day>, created_at
 - emails by recipient ................ recipient-index on RCPT items: rcpt=<address>, created_at
+- emails by recipient address prefix . recipient-prefix-index on RCPT items: rcpt_prefix=<first 2 characters>,
+                                       rcpt_order=<address>#<created_at inverted> (by address, newest first)
 - emails by tag ...................... tag-index on TAG items: tag=<name>=<value>, created_at
-- emails by recipient domain ......... recipient-domain-index on RCPT items: rcpt_domain=<domain>, created_at
-- emails by recipient and status ..... match-status-index on RCPT items: match_status=RCPT#<address>#<status>
-- emails by tag and status ........... match-status-index on TAG items:  match_status=TAG#<name>=<value>#<status>
+- emails by recipient domain ......... recipient-domain-index on DOM items: rcpt_domain=<domain>, created_at
+- ... by recipient or domain and tag . tag-index on combination items: tag=RCPT#<address>#TAG#<name>=<value>
+                                       (or DOM#<domain>#TAG#...), and the wildcard TAG#* of emails with more
+                                       combinations than COMBINATIONS_PER_EMAIL (their tags checked on the email)
+- any of those and a status .......... match-status-index on the same items: match_status=<sk>#<status>
 - an email by SES message id ......... ses-message-index: ses_message_id
 - idempotency records ................ pk=IDEM#<key prefix>#<key>
 - API keys by prefix / all keys ...... pk=APIKEY#<prefix>; feed-index: feed=APIKEY
-Partitions are per status *and day*, so no single status partition is hot.
+A status is one partition, read with a date range on its sort key, so a
+rare status is one Query at any table size. (Partitions per day would not
+cool anything: all of today's writes land in today's partition.) Only email
+items carry `email_status` (a sparse index): the small items carry `status`
+too, for their own keys.
 
-The small items (RCPT#<address>, TAG#<name>=<value>) live beside the email
+The small items (RCPT#<address>, DOM#<domain>, TAG#<name>=<value> and the
+combinations <RCPT or DOM sk>#TAG#<name>=<value>) live beside the email
 item (same pk) and are written in the accept transaction; the email item lists
 their sort keys in `companions`. They carry the email's status
 (`match_status` = <sk>#<status>), moved in the same transaction as every
@@ -44,13 +53,29 @@ STATUSES = (QUEUED, SENDING, RETRYING, DEFERRED, SENT, DELIVERED, BOUNCED, COMPL
 CLAIMABLE = (QUEUED, RETRYING, DEFERRED)
 IN_FLIGHT = (QUEUED, SENDING, RETRYING, DEFERRED)
 
-STATUS_INDEX = "status-index"
+STATUS_INDEX = "email-status-index"
 FEED_INDEX = "feed-index"
 RECIPIENT_INDEX = "recipient-index"
 SES_MESSAGE_INDEX = "ses-message-index"
 TAG_INDEX = "tag-index"
 MATCH_STATUS_INDEX = "match-status-index"
 DOMAIN_INDEX = "recipient-domain-index"
+PREFIX_INDEX = "recipient-prefix-index"
+# Indexes of earlier releases, deleted by bootstrap_aws once their replacements
+# are built (status-index: a partition per status and day).
+RETIRED_INDEXES = ("status-index",)
+
+# What the items of an email written today hold for the log's indexes; an
+# email with less is brought up to it by `manage.py backfill_log_index`.
+# 2: email_status (one partition per status), DOM, combination and prefix keys.
+LOG_INDEX_VERSION = 2
+
+# Above this many (recipients + domains) × tags, an email gets one wildcard
+# combination item per recipient and domain instead of one per pair: an email
+# to 50 people with 50 tags would otherwise carry 2,500 small items.
+COMBINATIONS_PER_EMAIL = 20
+ANY_TAG = "*"
+PREFIX_LENGTH = 2  # the shortest address prefix the log searches
 
 # Statuses the small items never carry (see emails.email_transition).
 NOT_ON_COMPANIONS = (SENDING,)
@@ -80,11 +105,11 @@ def table_spec(name):
         ],
         "AttributeDefinitions": [
             {"AttributeName": attr, "AttributeType": "S"}
-            for attr in ("pk", "sk", "status_day", "feed", "rcpt", "created_at", "ses_message_id", "tag",
-                         "match_status", "rcpt_domain")
+            for attr in ("pk", "sk", "email_status", "feed", "rcpt", "created_at", "ses_message_id", "tag",
+                         "match_status", "rcpt_domain", "rcpt_prefix", "rcpt_order")
         ],
         "GlobalSecondaryIndexes": [
-            _index(STATUS_INDEX, "status_day", "created_at", include),
+            _index(STATUS_INDEX, "email_status", "created_at", include),
             _index(FEED_INDEX, "feed", "created_at", include),
             _index(RECIPIENT_INDEX, "rcpt", "created_at",
                    {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["email_id"]}),
@@ -92,6 +117,9 @@ def table_spec(name):
             _index(TAG_INDEX, "tag", "created_at", companion),
             _index(MATCH_STATUS_INDEX, "match_status", "created_at", companion),
             _index(DOMAIN_INDEX, "rcpt_domain", "created_at", companion),
+            # created_at too: a prefix page's date range is a filter, not its sort key.
+            _index(PREFIX_INDEX, "rcpt_prefix", "rcpt_order",
+                   {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["email_id", "created_at"]}),
         ],
     }
 
@@ -146,16 +174,32 @@ def email_key(email_id):
     return f"EMAIL#{email_id}", "EMAIL"
 
 
-def status_day(status, email_id):
-    return f"{status}#{email_created_day(email_id)}"
-
-
 def email_feed(email_id):
     return f"EMAIL#{email_created_day(email_id)}"
 
 
 def recipient_sk(address):
     return f"RCPT#{address}"
+
+
+def domain_sk(domain):
+    return f"DOM#{domain}"
+
+
+def combination_sk(who_sk, tag):
+    """A recipient's or domain's small-item sort key with a tag ("name=value", or ANY_TAG)."""
+    return f"{who_sk}#TAG#{tag}"
+
+
+_INVERT = str.maketrans("0123456789", "9876543210")
+
+
+def recipient_prefix_keys(address, moment):
+    """The recipient-prefix-index keys of a recipient item: addresses in
+    order, and each address's emails newest first (the digits of created_at
+    inverted, so an ascending Query reads them backwards in time)."""
+    created = moment if isinstance(moment, str) else iso(moment)
+    return {"rcpt_prefix": address[:PREFIX_LENGTH], "rcpt_order": f"{address}#{created.translate(_INVERT)}"}
 
 
 def address_domain(address):

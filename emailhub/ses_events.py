@@ -175,8 +175,8 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
                   ":ids": {dedupe_id}, ":id": dedupe_id, ":seen": email["status"]}
         sets = ["#events = list_append(if_not_exists(#events, :empty), :events)", "updated_at = :now"]
         if status:
-            values.update({":to": status, ":status_day": model.status_day(status, email["id"])})
-            sets += ["#status = :to", "status_day = :status_day"]
+            values[":to"] = status
+            sets += ["#status = :to", "email_status = :to"]
             if status == model.FAILED:
                 values[":error"] = {"code": timeline_type, "message": details.get("reason") or timeline_type,
                                     "kind": "permanent", "at": model.iso(moment)}

@@ -6,7 +6,7 @@
 - sent, but no delivery event after EMAILHUB_STUCK_SENT_HOURS (the SES event
   pipeline is broken, or the receiving server is slow).
 
-Each is a Query per status and day on the status index, bounded by
+Each is one Query per status on the status index, oldest first, bounded by
 EMAILHUB_STUCK_LOOKBACK_DAYS and a result limit; shown on the dashboard,
 reported by /health as degraded and by `manage.py stuck_emails`."""
 
@@ -29,17 +29,13 @@ class Stuck:
 
 
 def _older_than(status, cutoff, limit):
-    moment = model.now()
-    found = []
-    for back in range(settings.EMAILHUB_STUCK_LOOKBACK_DAYS + 1):
-        day = (moment - timedelta(days=back)).strftime("%Y-%m-%d")
-        items, _ = dynamodb.query(
-            index=model.STATUS_INDEX, key_condition="status_day = :sd AND created_at < :cutoff",
-            values={":sd": f"{status}#{day}", ":cutoff": model.iso(cutoff)}, limit=limit - len(found),
-        )
-        found += items
-        if len(found) >= limit:
-            break
+    """Emails in `status` created within the lookback window and before `cutoff`: one Query."""
+    since = model.now() - timedelta(days=settings.EMAILHUB_STUCK_LOOKBACK_DAYS + 1)
+    found, _ = dynamodb.query(
+        index=model.STATUS_INDEX, key_condition="email_status = :status AND created_at BETWEEN :since AND :cutoff",
+        values={":status": status, ":since": model.iso(since), ":cutoff": model.iso(cutoff)}, limit=limit,
+        newest_first=False,
+    )
     return found
 
 
