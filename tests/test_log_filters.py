@@ -198,3 +198,26 @@ def test_a_recipient_domain_is_one_query_and_lists_each_email_once(send, domain,
     assert all(f"/admin/emails/{email_id}/" in page for email_id in (ids[0], ids[2], ids[3]))
     assert f"/admin/emails/{ids[1]}/" not in page
     assert "Write a domain" in admin_client.get("/admin/emails/", {"recipient": "@nodot"}).content.decode()
+
+
+def test_an_address_prefix_lists_its_recipients_emails_by_address(send, domain, dynamodb_calls, admin_client):
+    """Issue #11: `ali*` in the recipient field finds every address starting
+    so, in order of address and each address's emails newest first, in one
+    Query and one batch read; a prefix too short or with spaces is refused."""
+    older_alice = send(message(to=["alice@example.com"])).json()["id"]
+    alina = send(message(to=["alina@example.org"])).json()["id"]
+    bob = send(message(to=["bob@example.org"], cc=["Alice@example.com"])).json()["id"]
+    day = today(alina)
+    before = len(dynamodb_calls)
+    page, position = email_log_page(log_filter=LogFilter(date_from=day, date_to=day, recipient_prefix="ali"))
+    assert [e["id"] for e in page] == [bob, older_alice, alina] and position is None
+    assert dynamodb_calls[before:] == ["query", "batch_get_item"]
+
+    response = admin_client.get("/admin/emails/", {"recipient": "ALI*"})
+    body = response.content.decode()
+    assert response.status_code == 200 and "in order of address" in body
+    assert [body.index(f"/admin/emails/{i}/") for i in (bob, older_alice, alina)] == sorted(
+        body.index(f"/admin/emails/{i}/") for i in (bob, older_alice, alina))
+    for bad in ("a*", "al ice*", "al\x01*"):
+        refused = admin_client.get("/admin/emails/", {"recipient": bad}).content.decode()
+        assert "at least 2 characters" in refused and f"/admin/emails/{bob}/" not in refused
