@@ -32,7 +32,7 @@ def email_item(*, email_id, moment, summary, payload, api_key_prefix, idempotenc
         "sk": sk,
         "id": email_id,
         "status": model.QUEUED,
-        "email_status": model.QUEUED,
+        "email_status": model.sharded(model.QUEUED, email_id),
         "log_index": model.LOG_INDEX_VERSION,
         "feed": model.email_feed(email_id),
         "created_at": model.iso(moment),
@@ -78,18 +78,22 @@ def companion_items(*, email_id, moment, addresses, tags, expires_at, status=mod
     return items
 
 
-def _companion(email_id, moment, expires_at, status, sk, **keys):
+def _companion(email_id, moment, expires_at, status, sk, rcpt_order=None, **keys):
+    """A small item; `keys` are its index partition keys, put in the email's shard."""
     pk, _ = model.email_key(email_id)
-    return {
+    item = {
         "pk": pk,
         "sk": sk,
-        **keys,
+        **{name: model.sharded(value, email_id) for name, value in keys.items()},
         "email_id": email_id,
         "created_at": model.iso(moment) if not isinstance(moment, str) else moment,
         "status": status,
-        "match_status": model.match_status(sk, status),
+        "match_status": model.sharded(model.match_status(sk, status), email_id),
         model.TTL_ATTRIBUTE: expires_at,
     }
+    if rcpt_order:
+        item["rcpt_order"] = rcpt_order
+    return item
 
 
 # A transaction takes at most 100 operations.
@@ -105,7 +109,8 @@ def companion_updates(*, email_id, companions, status):
     return [
         ("Update", dynamodb.update_args(
             pk, sk, expression="SET #status = :to, match_status = :ms",
-            names={"#status": "status"}, values={":to": status, ":ms": model.match_status(sk, status)}))
+            names={"#status": "status"},
+            values={":to": status, ":ms": model.sharded(model.match_status(sk, status), email_id)}))
         for sk in companions
     ]
 
@@ -156,8 +161,8 @@ def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id
     sets = ["updated_at = :now", "#events = list_append(if_not_exists(#events, :empty), :events)"]
     if to_status:
         names["#status"] = "status"
-        values[":to"] = to_status
-        sets += ["#status = :to", "email_status = :to"]
+        values.update({":to": to_status, ":email_status": model.sharded(to_status, email_id)})
+        sets += ["#status = :to", "email_status = :email_status"]
     for i, (attr, value) in enumerate((set_attrs or {}).items()):
         names[f"#a{i}"] = attr
         values[f":a{i}"] = value

@@ -3,7 +3,7 @@
 Access patterns and the key or index that serves each (never a Scan):
 - an email by id ..................... pk=EMAIL#<id>, sk=EMAIL
 - emails by status over time ......... email-status-index: email_status=<status>, created_at
-- all emails over time ............... feed-index:   feed=EMAIL#<day>, created_at
+- all emails over time ............... feed-index:   feed=EMAILS, created_at
 - emails by recipient ................ recipient-index on RCPT items: rcpt=<address>, created_at
 - emails by recipient address prefix . recipient-prefix-index on RCPT items: rcpt_prefix=<first 2 characters>,
                                        rcpt_order=<address>#<created_at inverted> (by address, newest first)
@@ -16,9 +16,12 @@ Access patterns and the key or index that serves each (never a Scan):
 - an email by SES message id ......... ses-message-index: ses_message_id
 - idempotency records ................ pk=IDEM#<key prefix>#<key>
 - API keys by prefix / all keys ...... pk=APIKEY#<prefix>; feed-index: feed=APIKEY
-A status is one partition, read with a date range on its sort key, so a
-rare status is one Query at any table size. (Partitions per day would not
-cool anything: all of today's writes land in today's partition.) Only email
+A status, like every other partition, is read with a date range on its sort
+key, so a rare status is one Query at any table size. (Partitions per day
+would not cool anything: all of today's writes land in today's.) What does
+spread writes is EMAILHUB_INDEX_SHARDS: with N, every index key of an
+email's items but the ids' gets the suffix #<shard> (shard 0: none), and
+readers Query every shard and merge. Only email
 items carry `email_status` (a sparse index): the small items carry `status`
 too, for their own keys.
 
@@ -67,7 +70,7 @@ RETIRED_INDEXES = ("status-index",)
 
 # What the items of an email written today hold for the log's indexes; an
 # email with less is brought up to it by `manage.py backfill_log_index`.
-# 2: email_status (one partition per status), DOM, combination and prefix keys.
+# 2: email_status and feed=EMAILS (one partition each, sharded), DOM, combination and prefix keys.
 LOG_INDEX_VERSION = 2
 
 # Above this many (recipients + domains) × tags, an email gets one wildcard
@@ -75,6 +78,7 @@ LOG_INDEX_VERSION = 2
 # to 50 people with 50 tags would otherwise carry 2,500 small items.
 COMBINATIONS_PER_EMAIL = 20
 ANY_TAG = "*"
+EMAIL_FEED = "EMAILS"  # the feed-index partition of every email (earlier releases: EMAIL#<day>)
 PREFIX_LENGTH = 2  # the shortest address prefix the log searches
 
 # Statuses the small items never carry (see emails.email_transition).
@@ -175,7 +179,27 @@ def email_key(email_id):
 
 
 def email_feed(email_id):
-    return f"EMAIL#{email_created_day(email_id)}"
+    return sharded(EMAIL_FEED, email_id)
+
+
+def index_shards():
+    """EMAILHUB_INDEX_SHARDS, read at call time. Raise it, never lower it:
+    emails written under a larger number would sit in shards no longer read."""
+    from django.conf import settings
+
+    return max(1, int(getattr(settings, "EMAILHUB_INDEX_SHARDS", 1)))
+
+
+def sharded(key, email_id):
+    """An index partition key in the email's shard: the key itself in shard
+    0, so one shard (the default) writes what earlier releases wrote."""
+    shard = uuid.UUID(email_id).int % index_shards()  # a UUIDv7's low bits are random
+    return key if shard == 0 else f"{key}#{shard}"
+
+
+def shard_keys(key):
+    """The partition key in every shard, for a reader to Query them all."""
+    return [key] + [f"{key}#{n}" for n in range(1, index_shards())]
 
 
 def recipient_sk(address):

@@ -175,8 +175,8 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
                   ":ids": {dedupe_id}, ":id": dedupe_id, ":seen": email["status"]}
         sets = ["#events = list_append(if_not_exists(#events, :empty), :events)", "updated_at = :now"]
         if status:
-            values[":to"] = status
-            sets += ["#status = :to", "email_status = :to"]
+            values.update({":to": status, ":email_status": model.sharded(status, email["id"])})
+            sets += ["#status = :to", "email_status = :email_status"]
             if status == model.FAILED:
                 values[":error"] = {"code": timeline_type, "message": details.get("reason") or timeline_type,
                                     "kind": "permanent", "at": model.iso(moment)}

@@ -6,7 +6,7 @@
 - sent, but no delivery event after EMAILHUB_STUCK_SENT_HOURS (the SES event
   pipeline is broken, or the receiving server is slow).
 
-Each is one Query per status on the status index, oldest first, bounded by
+Each is one Query per status (and index shard) on the status index, oldest first, bounded by
 EMAILHUB_STUCK_LOOKBACK_DAYS and a result limit; shown on the dashboard,
 reported by /health as degraded and by `manage.py stuck_emails`."""
 
@@ -29,14 +29,18 @@ class Stuck:
 
 
 def _older_than(status, cutoff, limit):
-    """Emails in `status` created within the lookback window and before `cutoff`: one Query."""
+    """Emails in `status` created within the lookback window and before
+    `cutoff`, oldest first: one Query per index shard."""
     since = model.now() - timedelta(days=settings.EMAILHUB_STUCK_LOOKBACK_DAYS + 1)
-    found, _ = dynamodb.query(
-        index=model.STATUS_INDEX, key_condition="email_status = :status AND created_at BETWEEN :since AND :cutoff",
-        values={":status": status, ":since": model.iso(since), ":cutoff": model.iso(cutoff)}, limit=limit,
-        newest_first=False,
-    )
-    return found
+    found = []
+    for key in model.shard_keys(status):
+        items, _ = dynamodb.query(
+            index=model.STATUS_INDEX, key_condition="email_status = :status AND created_at BETWEEN :since AND :cutoff",
+            values={":status": key, ":since": model.iso(since), ":cutoff": model.iso(cutoff)}, limit=limit,
+            newest_first=False,
+        )
+        found += items
+    return sorted(found, key=lambda email: email["created_at"])[:limit]
 
 
 def emails_stuck(*, limit=100):

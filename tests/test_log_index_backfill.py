@@ -16,7 +16,7 @@ from tests.test_log_filters import all_emails, brute_force, today
 
 def make_legacy(email_id, release=0):
     """What an earlier release stored. Release 1 (tag and match-status
-    indexes): a status partition per day, the domain on the first recipient
+    indexes): a status and a feed partition per day, the domain on the first recipient
     item, no domain, combination or prefix keys. Release 0, before that:
     also recipient items without a status, no tag items, no `companions`."""
     dynamo = clients.client("dynamodb")
@@ -29,9 +29,10 @@ def make_legacy(email_id, release=0):
         if sk == "EMAIL":
             status_day = f"{item['status']['S']}#{model.email_created_day(email_id)}"
             dynamo.update_item(TableName="emailhub", Key=key,
-                               UpdateExpression="SET status_day = :sd REMOVE email_status, log_index"
+                               UpdateExpression="SET status_day = :sd, feed = :feed REMOVE email_status, log_index"
                                                 + (", companions" if release == 0 else ""),
-                               ExpressionAttributeValues={":sd": {"S": status_day}})
+                               ExpressionAttributeValues={":sd": {"S": status_day}, ":feed": {
+                                   "S": f"EMAIL#{model.email_created_day(email_id)}"}})
         elif sk.startswith("DOM#") or "#TAG#" in sk or (release == 0 and sk.startswith("TAG#")):
             dynamo.delete_item(TableName="emailhub", Key=key)
         elif sk.startswith("RCPT#"):
@@ -116,3 +117,15 @@ def test_a_new_email_needs_no_backfill(send, verified):
     page, _ = email_log_page(log_filter=LogFilter(date_from=day, date_to=day, tag=("type", "alert"),
                                                   status=model.QUEUED))
     assert [e["id"] for e in page] == [email_id]
+
+
+def test_backfill_under_index_shards_spreads_the_old_emails(send, verified, settings):
+    """Emails of a release without shards, back-filled after EMAILHUB_INDEX_SHARDS
+    was raised, are found by the sharded pages (and by the back-fill's next run)."""
+    ids = legacy_emails(send, 5)
+    settings.EMAILHUB_INDEX_SHARDS = 3
+    assert "6 emails, 6 back-filled" in backfill()
+    assert len({e["feed"] for e in all_emails()}) > 1  # spread (6 emails in one shard: 1 in 243)
+    for shown, expected in pages(today(ids[0])):
+        assert shown == expected and shown
+    assert "0 back-filled, 6 already had their index items" in backfill("--restart")
