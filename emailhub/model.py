@@ -19,11 +19,11 @@ Access patterns and the key or index that serves each (never a Scan):
 A status, like every other partition, is read with a date range on its sort
 key, so a rare status is one Query at any table size. (Partitions per day
 would not cool anything: all of today's writes land in today's.) What does
-spread writes is EMAILHUB_INDEX_SHARDS: with N, every index key of an
-email's items but the ids' gets the suffix #<shard> (shard 0: none), and
-readers Query every shard and merge. Only email
-items carry `email_status` (a sparse index): the small items carry `status`
-too, for their own keys.
+spread writes is EMAILHUB_INDEX_SHARDS: with N, every index partition key
+of an email's items (not the ids, nor the SES message id) gets the suffix
+#<shard> (shard 0: none), and readers Query every shard and merge. Only
+email items carry `email_status` (a sparse index): the small items carry
+`status` too, for their own keys.
 
 The small items (RCPT#<address>, DOM#<domain>, TAG#<name>=<value> and the
 combinations <RCPT or DOM sk>#TAG#<name>=<value>) live beside the email
