@@ -128,11 +128,13 @@ def ses_event_record(*, ses_event, dedupe_id):
     if email is None:
         raise EventNotMatched(f"No email with SES message id {message_id!r} for a {kind} event.")
     timeline_type, details, status, suppress = handler(ses_event)
-    outcome = _apply(email, dedupe_id, timeline_type, details, status)
-    if outcome == "recorded":
+    if dedupe_id not in (email.get("event_ids") or set()):
+        # Before the status: once an email shows `bounced`, its address is
+        # refused, and a crash in between leaves the event to be delivered
+        # again (adding is idempotent), never a recorded bounce unsuppressed.
         for address, reason in suppress:
             suppression_add(address=address, reason=reason, source_email_id=email["id"])
-    return outcome
+    return _apply(email, dedupe_id, timeline_type, details, status)
 
 
 # The timeline event that moves an email into each delivery outcome.
