@@ -47,6 +47,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def reset_caches():
+    from emailhub.webhooks.endpoints import cache_clear as webhook_endpoints_cache_clear
+
+    webhook_endpoints_cache_clear()
     clients.reset()
     sqs.reset()
     apikeys.cache_clear()
