@@ -82,10 +82,11 @@ def delivery_claim(*, endpoint_id, event, moment, lease_seconds):
 
 def delivery_record(*, endpoint_id, event_id, claim_id, state, moment, answer=None, error=None, extra=None):
     """Record how an attempt ended (state: delivered, retrying or parked)."""
-    names = {"#status": "status", "#summary": "summary"}
+    names = {"#status": "status"}
     values = {":state": state, ":now": model.iso(moment), ":claim": claim_id}
     sets = ["#status = :state", "updated_at = :now"]
     if answer is not None:
+        names["#summary"] = "summary"
         values.update({":code": answer.status, ":ms": answer.latency_ms,
                        ":snippet": (answer.snippet or answer.error)[:SNIPPET_CHARS]})
         sets += ["#summary.code = :code", "#summary.latency_ms = :ms", "#summary.snippet = :snippet"]
@@ -161,3 +162,17 @@ def delivery_replay(*, endpoint_id, event_id):
                         condition="#status = :queued")
         raise
     return item
+
+
+def deliveries_replay_parked(*, endpoint_id, since, until):
+    """Replay every parked delivery of the endpoint created in [since, until].
+    Returns (replayed event ids, refused: [(event id, why)])."""
+    replayed, refused = [], []
+    for entry in deliveries_parked(endpoint_id=endpoint_id, since=since, until=until):
+        try:
+            delivery_replay(endpoint_id=endpoint_id, event_id=entry["id"])
+        except EmailhubError as err:
+            refused.append((entry["id"], err.message))
+            continue
+        replayed.append(entry["id"])
+    return replayed, refused

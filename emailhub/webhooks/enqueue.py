@@ -69,6 +69,7 @@ def _park_unsent(*, email_id, status, timeline_event, event_type, reason):
         "pk": f"WHUNSENT#{email_id}#{timeline_event.get('at')}#{timeline_event.get('type')}", "sk": "WHUNSENT",
         "feed": UNSENT_FEED, "created_at": model.iso(moment), "id": email_id, "email_id": email_id,
         "status": status, "event_type": event_type, "timeline_event": timeline_event,
+        "summary": {"email_id": email_id, "event_type": event_type},  # what the feed index shows
         "last_error": {"message": reason[:500], "at": model.iso(moment)},
         model.TTL_ATTRIBUTE: model.epoch(moment) + settings.EMAILHUB_RETENTION_DAYS * 86400,
     }
@@ -116,3 +117,13 @@ def webhooks_unsent_flush_due():
         return None
     _last_flush["at"] = time.monotonic()
     return webhooks_unsent_flush(limit=10)
+
+
+def webhook_test_send(*, endpoint_id):
+    """Put a `webhook.test` event for one endpoint on the queue (whatever
+    types it subscribed to); it is delivered and listed like any other."""
+    from emailhub.webhooks.events import test_payload
+
+    payload = test_payload(endpoint_id=endpoint_id, moment=model.now())
+    sqs.send(settings.EMAILHUB_WEBHOOKS_QUEUE, {"endpoint_id": endpoint_id, "event": payload})
+    return payload
