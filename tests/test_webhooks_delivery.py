@@ -145,3 +145,49 @@ def test_a_success_ends_the_failing_streak(aws, send, receiver, dns, settings, m
     work_webhooks()
     assert [e["type"] for e in receiver.events()] == ["email.accepted", "email.accepted"]
     assert "failing_since" not in webhook_endpoint_get(endpoint_id=endpoint["id"])
+
+
+def test_complaint_and_delivery_delay_carry_their_details(aws, send, receiver, dns):
+    from emailhub.worker import process_event_records
+    from tests.test_ses_events import ses_event, sns_record
+
+    _, secret = webhook_endpoint_create(url=receiver.url,
+                                        types=["email.delivery_delayed", "email.delivered", "email.complained"])
+    email_id = send(message(to=["complaint@simulator.amazonses.com"])).json()["id"]
+    drain_outbox()
+    ses_id = email_get(email_id)["ses_message_id"]
+    assert process_event_records([sns_record(ses_event(name, ses_id), f"n{i}")
+                                  for i, name in enumerate(("delivery_delay", "delivery", "complaint"))]) == []
+    work_webhooks()
+    events = sorted(verified_events(receiver, secret), key=lambda e: e["data"]["sequence"])
+    assert [e["type"] for e in events] == ["email.delivery_delayed", "email.delivered", "email.complained"]
+    assert events[0]["data"]["status"] == "sent" and events[0]["data"]["details"]["delay_type"]
+    assert events[2]["data"]["details"]["feedback_type"]
+
+
+def test_event_types_follow_the_statuses(monkeypatch):
+    from emailhub.webhooks.events import event_type_for
+
+    monkeypatch.setattr(model, "STATUSES", model.STATUSES + ("scheduled", "canceled", "expired"))
+    types = event_types()
+    assert {"email.scheduled", "email.canceled", "email.expired", "email.accepted", "email.bounced"} <= set(types)
+    assert "email.sending" not in types and event_type_for("canceled") == "email.canceled"
+
+
+def test_an_event_being_posted_is_not_posted_again_by_a_duplicate_message(aws, send, receiver, dns, monkeypatch):
+    from emailhub.webhooks.deliveries import DeliveryBusy, delivery_claim
+
+    endpoint, _ = webhook_endpoint_create(url=receiver.url, types=["email.accepted"])
+    send(message(to=["success@simulator.amazonses.com"]))
+    [queued] = queue_messages("emailhub-webhooks")
+    # Another worker holds it (SQS handed the same message out twice).
+    delivery_claim(endpoint_id=endpoint["id"], event=queued["event"], moment=model.now(), lease_seconds=60)
+    with pytest.raises(DeliveryBusy):
+        delivery.webhook_deliver(endpoint_id=endpoint["id"], event=queued["event"])
+    assert receiver.received == []
+    # Its lease runs out (the worker died): the message is tried again and posted once.
+    later = model.now() + timedelta(minutes=5)
+    monkeypatch.setattr(delivery, "_now", lambda: later)
+    assert delivery.webhook_deliver(endpoint_id=endpoint["id"], event=queued["event"]) == "delivered"
+    assert delivery.webhook_deliver(endpoint_id=endpoint["id"], event=queued["event"]) == "duplicate"
+    assert len(receiver.received) == 1

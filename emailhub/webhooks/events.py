@@ -8,13 +8,17 @@ unchanged on every attempt and replay, so its id can be used to dedupe."""
 from emailhub import model
 
 ACCEPTED = "email.accepted"
+# SES's DeliveryDelay moves no status but is news for the sender (the
+# receiving server is deferring it): published from the same hook.
+DELIVERY_DELAYED = "email.delivery_delayed"
 TEST = "webhook.test"
 UNPUBLISHED_STATUSES = (model.SENDING,)
 
 
 def event_types():
     """Every type an endpoint can subscribe to, in the order statuses are declared."""
-    return [ACCEPTED] + [f"email.{status}" for status in model.STATUSES if status not in UNPUBLISHED_STATUSES]
+    return ([ACCEPTED] + [f"email.{status}" for status in model.STATUSES if status not in UNPUBLISHED_STATUSES]
+            + [DELIVERY_DELAYED])
 
 
 def event_type_for(status):
