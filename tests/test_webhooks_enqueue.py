@@ -64,3 +64,25 @@ def test_a_refused_enqueue_parks_the_event_and_the_email_goes_on(aws, send, rece
     assert webhooks_unsent() == []
     work_webhooks()
     assert [e["type"] for e in receiver.events()] == ["email.accepted", "email.sent"]
+
+
+def test_a_large_event_for_many_endpoints_is_not_one_oversized_batch(aws, send, receiver, dns, monkeypatch):
+    for _ in range(10):
+        webhook_endpoint_create(url=receiver.url, types=["email.accepted"])
+    batches = []
+    real = calls.call
+
+    def spy(service, operation, **kwargs):
+        if operation == "send_message_batch":
+            batches.append(sum(len(e["MessageBody"].encode()) for e in kwargs["Entries"]))
+        return real(service, operation, **kwargs)
+
+    monkeypatch.setattr("emailhub.aws.sqs.call", spy)
+    # About 45 KB of addresses, subject and tags: ten such messages are far over a batch's 256 KiB.
+    addresses = [f"{'N' * 250} <recipient-{n}@simulator.amazonses.com>" for n in range(50)]
+    response = send(message(to=addresses, subject="s" * 900, tags={f"t{n:03d}{'k' * 250}": "v" * 256
+                                                                   for n in range(50)}))
+    assert response.status_code == 202, response.json()
+    assert all(size <= 256 * 1024 for size in batches), batches  # SQS refuses a larger batch
+    assert webhooks_unsent() == []
+    assert len(queue_messages("emailhub-webhooks")) == 10

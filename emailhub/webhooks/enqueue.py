@@ -9,10 +9,11 @@ email did change) and the caller is not failed (its SQS message would come
 back and find the status already moved, so the event would be lost): the
 event is parked instead as an "unsent" item in DynamoDB (feed=WHUNSENT),
 counted on the overview and /health, and put on the queue again by
-`webhooks_unsent_flush` (the webhooks worker tries it on every batch it
-works; `manage.py flush_webhooks` does it by hand). Event ids are fixed per
+`webhooks_unsent_flush` (the webhooks worker tries it, at most once a minute,
+when it next works a batch; `manage.py flush_webhooks` does it by hand). Event ids are fixed per
 event, so an event enqueued twice is still delivered once."""
 
+import json
 import logging
 import time
 
@@ -51,7 +52,7 @@ def webhook_events_enqueue(*, email_id, status, timeline_event, email=None, even
         payload = email_event_payload(email=email, event_type=event_type, status=status,
                                       timeline_event=timeline_event)
         bodies = [{"endpoint_id": e["id"], "event": payload} for e in endpoints]
-        failed = sqs.send_batch(settings.EMAILHUB_WEBHOOKS_QUEUE, bodies)
+        failed = _send(bodies)
         if failed:
             raise EmailhubError(f"the webhooks queue refused {len(failed)} of {len(bodies)} messages")
         return len(bodies)
@@ -61,6 +62,24 @@ def webhook_events_enqueue(*, email_id, status, timeline_event, email=None, even
         _park_unsent(email_id=email_id, status=status, timeline_event=timeline_event, event_type=event_type,
                      reason=getattr(err, "message", None) or f"{type(err).__name__}: {err}")
         return 0
+
+
+# A SendMessageBatch carries at most 256 KiB in all: large events (many
+# recipients, long subjects) for many endpoints go one message per call.
+BATCH_BYTES = 200 * 1024
+
+
+def _send(bodies):
+    size = len(json.dumps(bodies[0], separators=(",", ":")).encode())
+    if size * min(len(bodies), 10) <= BATCH_BYTES:
+        return sqs.send_batch(settings.EMAILHUB_WEBHOOKS_QUEUE, bodies)
+    failed = []
+    for index, body in enumerate(bodies):
+        try:
+            sqs.send(settings.EMAILHUB_WEBHOOKS_QUEUE, body)
+        except EmailhubError:
+            failed.append(index)
+    return failed
 
 
 def _park_unsent(*, email_id, status, timeline_event, event_type, reason):
