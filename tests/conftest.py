@@ -19,6 +19,8 @@ from emailhub.staff.roles import ADMIN
 from tests import aws_operations
 
 RECIPIENT = "alice@example.com"
+# The webhook tests' receiver on 127.0.0.1 and DNS stub (fixtures `receiver`, `dns`).
+pytest_plugins = ["tests.webhook_helpers"]
 
 
 # --- IAM: every AWS operation of the run must be in the policies --------------

@@ -11,7 +11,7 @@ from standardwebhooks import Webhook
 from emailhub import model
 from emailhub.webhooks.endpoints import endpoint_disable_failing, webhook_endpoint_get, webhook_endpoint_list
 from tests.conftest import message
-from tests.webhook_helpers import dns, receiver, work_webhooks  # noqa: F401 (fixtures)
+from tests.webhook_helpers import work_webhooks
 
 
 def run(*args):

@@ -14,7 +14,7 @@ from emailhub.staff.roles import ADMIN, OPERATOR, VIEWER
 from emailhub.webhooks.deliveries import deliveries_recent
 from emailhub.webhooks.endpoints import webhook_endpoint_create, webhook_endpoint_get, webhook_endpoint_list
 from tests.conftest import message
-from tests.webhook_helpers import dns, receiver, work_webhooks  # noqa: F401 (fixtures)
+from tests.webhook_helpers import work_webhooks
 
 LEVEL = {VIEWER: 0, OPERATOR: 1, ADMIN: 2}
 

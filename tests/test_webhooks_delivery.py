@@ -19,7 +19,7 @@ from emailhub.webhooks.deliveries import deliveries_recent
 from emailhub.webhooks.endpoints import webhook_endpoint_create, webhook_endpoint_get
 from emailhub.webhooks.events import event_types
 from tests.conftest import drain_outbox, message, queue_messages
-from tests.webhook_helpers import dns, receiver, work_webhooks  # noqa: F401 (fixtures)
+from tests.webhook_helpers import work_webhooks
 
 ALL_TYPES = event_types()
 

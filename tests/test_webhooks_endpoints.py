@@ -18,7 +18,7 @@ from emailhub.webhooks.endpoints import (
 from emailhub.webhooks.enqueue import webhook_test_send
 from emailhub.webhooks.ssrf import UnsafeUrl, url_resolve
 from tests.conftest import message, queue_messages
-from tests.webhook_helpers import dns, receiver, work_webhooks  # noqa: F401 (fixtures)
+from tests.webhook_helpers import work_webhooks
 
 
 @pytest.mark.parametrize("url", [

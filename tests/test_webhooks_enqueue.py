@@ -6,7 +6,7 @@ from emailhub.emails import email_get
 from emailhub.webhooks.endpoints import webhook_endpoint_create
 from emailhub.webhooks.enqueue import webhooks_unsent, webhooks_unsent_flush
 from tests.conftest import drain_outbox, message, queue_messages
-from tests.webhook_helpers import dns, receiver, work_webhooks  # noqa: F401 (fixtures)
+from tests.webhook_helpers import work_webhooks
 
 
 def _spy(monkeypatch):

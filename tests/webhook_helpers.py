@@ -21,7 +21,7 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
                     status = receiver.statuses.pop(0) if receiver.statuses else receiver.status
@@ -66,7 +66,7 @@ def dns(monkeypatch):
 
     names = {}
 
-    def resolve(host, port, type=0, **kwargs):  # noqa: A002 - getaddrinfo's own keyword
+    def resolve(host, port, type=0, **kwargs):  # getaddrinfo's own keywords
         try:
             addresses = [str(ipaddress.ip_address(host))]
         except ValueError:

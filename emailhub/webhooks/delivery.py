@@ -13,6 +13,7 @@ disabled and audited; its events are parked from then on, to be replayed."""
 import json
 import logging
 import time
+from datetime import timedelta
 
 from django.conf import settings
 
@@ -87,16 +88,13 @@ def webhook_deliver(*, endpoint_id, event, receive_count=1, receipt_handle=None)
         return _park(endpoint_id, event, claim_id, moment, answer, f"{failure}; gave up after {receive_count} attempts")
     delay = schedule[receive_count - 1]
     delivery_record(endpoint_id=endpoint_id, event_id=event["id"], claim_id=claim_id, state=RETRYING, moment=moment,
-                    answer=answer, error=failure, extra={"next_attempt_at": model.iso(moment) if not delay else
-                                                         _later(moment, delay)})
+                    answer=answer, error=failure, extra={"next_attempt_at": _later(moment, delay)})
     if receipt_handle:
         sqs.change_visibility(settings.EMAILHUB_WEBHOOKS_QUEUE, receipt_handle, min(delay, 43200))
     raise DeliveryLater(f"{failure}; attempt {receive_count}, next in {delay} s")
 
 
 def _later(moment, seconds):
-    from datetime import timedelta
-
     return model.iso(moment + timedelta(seconds=seconds))
 
 

@@ -56,7 +56,7 @@ def webhook_events_enqueue(*, email_id, status, timeline_event, email=None, even
         if failed:
             raise EmailhubError(f"the webhooks queue refused {len(failed)} of {len(bodies)} messages")
         return len(bodies)
-    except Exception as err:  # noqa: BLE001 - the status write stands whatever happens here
+    except Exception as err:  # the status write stands whatever happens here
         if strict:
             raise
         _park_unsent(email_id=email_id, status=status, timeline_event=timeline_event, event_type=event_type,

@@ -21,7 +21,7 @@ def secret_new():
 
 
 def _key(secret):
-    return base64.b64decode(secret[len(PREFIX):] if secret.startswith(PREFIX) else secret)
+    return base64.b64decode(secret.removeprefix(PREFIX))
 
 
 def signature(secret, *, msg_id, timestamp, body):
