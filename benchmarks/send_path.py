@@ -563,6 +563,59 @@ def capacity_report(hub, n):
                                     for op, units in capacity.by_call.most_common()))
 
 
+def _sent_path_calls(accept, worker):
+    """The AWS calls of accepting and sending, without the local poller's
+    receive/delete (Lambda's event source does those), as a Counter."""
+    calls = accept.calls + worker.calls
+    for name in ("sqs.ReceiveMessage", "sqs.DeleteMessageBatch"):
+        calls.pop(name, None)
+    return calls
+
+
+def webhooks_report(hub, n):
+    """AWS calls per sent email with no webhook endpoint (the endpoint list
+    cached per process for EMAILHUB_WEBHOOK_CACHE_SECONDS, as deployed) and
+    with one endpoint subscribed to every event type, in the same run."""
+    from emailhub.webhooks import endpoints
+    from emailhub.webhooks.events import event_types
+
+    lookups = Counter()
+    real_list = endpoints.webhook_endpoint_list
+
+    def counted(**kwargs):
+        lookups["list"] += 1
+        return real_list(**kwargs)
+
+    endpoints.webhook_endpoint_list = counted
+    settings.EMAILHUB_WEBHOOK_CACHE_SECONDS = 5
+    endpoints.cache_clear()
+    try:
+        started = time.perf_counter()
+        _, accept, worker, _ = run_emailhub(hub, n, run="webhooks-none")
+        none = _sent_path_calls(accept, worker)
+        seconds = time.perf_counter() - started
+        none_lookups = lookups["list"]
+        # A receiver is not needed: the worker that would POST is not run here.
+        endpoints.webhook_endpoint_create(url="http://127.0.0.1:9/hooks", types=event_types())
+        ids, accept, worker, _ = run_emailhub(hub, n, run="webhooks-one")
+        one = _sent_path_calls(accept, worker)
+        queued = sqs.depth(settings.EMAILHUB_WEBHOOKS_QUEUE)
+    finally:
+        endpoints.webhook_endpoint_list = real_list
+    print()
+    print(f"Webhooks, {n} more emails each way (endpoint list cached {settings.EMAILHUB_WEBHOOK_CACHE_SECONDS} s "
+          "per process):")
+    print(f"  no endpoint:  {sum(none.values()) / n:.2f} AWS calls per sent email; endpoint list read "
+          f"{none_lookups} time(s) in {seconds:.1f} s (a Query and no batch read: {none_lookups / n:.3f} per "
+          f"email); calls on the webhooks queue: 0")
+    print(f"                by call: {per_email_calls(none, n)}")
+    print(f"  one endpoint: {sum(one.values()) / n:.2f} AWS calls per sent email "
+          f"(+{(sum(one.values()) - sum(none.values())) / n:.2f}: one SendMessageBatch per status change, "
+          "email.accepted and email.sent, and one GetItem for the sent change, whose transaction returns no "
+          f"item); {queued['ready'] + queued['delayed']} events queued for {len(ids)} emails")
+    print(f"                by call: {per_email_calls(one, n)}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--emails", type=int, default=200, help="emails per path (default 200)")
@@ -573,6 +626,9 @@ def main(argv=None):
     parser.add_argument("--capacity-emails", type=int, default=20,
                         help="emails sent once more, after the measured runs, to count write capacity "
                              "units (default 20; 0 skips it)")
+    parser.add_argument("--webhook-emails", type=int, default=100,
+                        help="emails sent twice more, with no webhook endpoint and with one, to count the "
+                             "calls webhooks add (default 100; 0 skips it)")
     parser.add_argument("--log-level", default=None,
                         help="level for the emailhub logger (default: as settings configure it; the "
                              "worker logs one INFO line per email to stderr)")
@@ -596,6 +652,10 @@ def main(argv=None):
         # The quota is read once, in the warm-up (in production: once a minute
         # per worker, nothing per email), so live and replayed runs make the same calls.
         settings.EMAILHUB_QUOTA_CACHE_SECONDS = 24 * 3600
+        # The same for the (empty) webhook endpoint list: read in the warm-up,
+        # not again in the live and replayed runs. webhooks_report measures
+        # it at its deployed 5 s, and with one endpoint, after them.
+        settings.EMAILHUB_WEBHOOK_CACHE_SECONDS = 24 * 3600
         daily_quota_raise()
         clients.reset()
         sqs.reset()
@@ -627,6 +687,8 @@ def main(argv=None):
                statuses)
         if args.capacity_emails:
             capacity_report(hub, args.capacity_emails)
+        if args.webhook_emails:
+            webhooks_report(hub, args.webhook_emails)
         unsent = sum(count for status, count in statuses.items() if status != "sent")
         if unsent:
             print(f"ERROR: {unsent} of {len(warm_ids) + len(ids)} emails did not end `sent`: "

@@ -1,5 +1,6 @@
 import re
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 from django import forms
 from django.utils import timezone
@@ -159,3 +160,45 @@ class SuppressionFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=320, label="address",
                         help_text="a whole address, or part of one (a domain)")
     reason_has = forms.CharField(required=False, max_length=200, label="reason contains")
+
+
+def _webhook_type_choices():
+    from emailhub.webhooks.events import event_types
+
+    return [(t, t) for t in event_types()]
+
+
+class WebhookEndpointForm(forms.Form):
+    url = forms.CharField(max_length=2000, label="URL",
+                          help_text="https://… (plain http:// and 127.0.0.1 only in local mode)")
+    event_types = forms.MultipleChoiceField(choices=_webhook_type_choices, widget=forms.CheckboxSelectMultiple,
+                                            label="Events")
+    description = forms.CharField(max_length=200, required=False)
+    enabled = forms.BooleanField(required=False, initial=True)
+
+    def clean_url(self):
+        from emailhub.webhooks.ssrf import UnsafeUrl, url_resolve
+
+        url = self.cleaned_data["url"].strip()
+        try:
+            url_resolve(url)
+        except UnsafeUrl as err:
+            raise forms.ValidationError(err.message) from err
+        return url
+
+
+class WebhookReplayRangeForm(forms.Form):
+    since = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="from (UTC)")
+    until = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="to (UTC)")
+
+    def clean(self):
+        cleaned = super().clean()
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until:
+            since, until = (v.replace(tzinfo=dt_timezone.utc) if v.tzinfo is None else v for v in (since, until))
+            if until < since:
+                raise forms.ValidationError("The end comes before the start.")
+            if until - since > timedelta(days=7):
+                raise forms.ValidationError("Replay at most 7 days at a time.")
+            cleaned.update(since=since, until=until)
+        return cleaned

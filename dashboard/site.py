@@ -31,7 +31,9 @@ class EmailhubAdminSite(admin.AdminSite):
         return LoginForm
 
     def get_urls(self):
-        from dashboard.views import actions, audit, emails, identities, keys, mfa, queue, staff, suppression
+        from dashboard.views import (
+            actions, audit, emails, identities, keys, mfa, queue, staff, suppression, webhooks,
+        )
 
         wrap = self.admin_view
         return [
@@ -55,6 +57,13 @@ class EmailhubAdminSite(admin.AdminSite):
             path("staff/<str:username>/", wrap(staff.staff_detail), name="staff_detail"),
             path("staff/<str:username>/<str:change>/", wrap(staff.staff_change), name="staff_change"),
             path("two-factor/", wrap(mfa.mfa_page), name="two_factor"),
+            path("webhooks/", wrap(webhooks.webhook_list), name="webhooks"),
+            path("webhooks/<str:endpoint_id>/", wrap(webhooks.webhook_detail), name="webhook_detail"),
+            path("webhooks/<str:endpoint_id>/test/", wrap(webhooks.webhook_test), name="webhook_test"),
+            path("webhooks/<str:endpoint_id>/rotate/", wrap(webhooks.webhook_rotate), name="webhook_rotate"),
+            path("webhooks/<str:endpoint_id>/replay/", wrap(webhooks.webhook_replay_range), name="webhook_replay_range"),
+            path("webhooks/<str:endpoint_id>/replay/<str:event_id>/", wrap(webhooks.webhook_replay),
+                 name="webhook_replay"),
         ] + [url for url in super().get_urls() if url.name not in ORM_VIEWS]
 
     def admin_view(self, view, cacheable=False):

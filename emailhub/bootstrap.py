@@ -24,6 +24,14 @@ OUTBOX_VISIBILITY_SECONDS = 180
 # writes right after SES answers, is made visible again within seconds instead:
 # ses_events.event_retry_later.)
 EVENTS_VISIBILITY_SECONDS = OUTBOX_VISIBILITY_SECONDS
+# The webhooks worker too (one POST of at most a few seconds per message); a
+# failed delivery sets its own, longer visibility (its retry schedule).
+WEBHOOKS_VISIBILITY_SECONDS = OUTBOX_VISIBILITY_SECONDS
+# Each failed POST is a receive: the redrive must not cut the schedule
+# (EMAILHUB_WEBHOOK_RETRY_SECONDS) short; the worker parks on its own after
+# the last step. Only a message that crashes the worker this often more is
+# parked by SQS itself.
+WEBHOOKS_EXTRA_RECEIVES = 5
 
 
 def aws_resources_ensure():
@@ -59,6 +67,7 @@ def aws_resources_ensure():
     results.append((f"SES configuration set {config_set}",
                     "created" if ses.configuration_set_ensure(config_set) else "exists"))
     results += _events_pipeline()
+    results += _webhooks_queues()
     sender = parse_mailbox(settings.EMAILHUB_DEFAULT_FROM).address
     results.append((f"SES identity {sender}", _identity(sender)))
     if settings.EMAILHUB_SECRETS_ID:  # deployed stages
@@ -96,6 +105,23 @@ def _events_pipeline():
     results.append((f"SES event destination {config_set} -> {settings.EMAILHUB_EVENTS_TOPIC}",
                     "created" if ses.event_destination_ensure(
                         configuration_set=config_set, name="emailhub-events", topic_arn=topic) else "exists"))
+    return results
+
+
+def _webhooks_queues():
+    """The webhooks queue and its dead-letter queue. Its retention covers the
+    whole retry schedule (about a day) with room to spare."""
+    dlq, queue = settings.EMAILHUB_WEBHOOKS_DLQ, settings.EMAILHUB_WEBHOOKS_QUEUE
+    results = [(f"SQS queue {dlq}", sqs.queue_ensure(dlq, {
+        "MessageRetentionPeriod": str(DLQ_RETENTION), "MaximumMessageSize": str(MAX_MESSAGE_BYTES),
+    }))]
+    receives = len(settings.EMAILHUB_WEBHOOK_RETRY_SECONDS) + 1 + WEBHOOKS_EXTRA_RECEIVES
+    results.append((f"SQS queue {queue}", sqs.queue_ensure(queue, {
+        "MessageRetentionPeriod": str(OUTBOX_RETENTION),
+        "MaximumMessageSize": str(MAX_MESSAGE_BYTES),
+        "VisibilityTimeout": str(WEBHOOKS_VISIBILITY_SECONDS),
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": sqs.queue_arn(dlq), "maxReceiveCount": str(receives)}),
+    })))
     return results
 
 

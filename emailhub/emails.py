@@ -194,7 +194,25 @@ def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id
             update = dynamodb.update_args(pk, sk, expression=expression, names=names, values=values,
                                           condition=condition)
             email_write_with_companions(update=update, email_id=email_id, companions=companions, status=to_status)
+            if events:
+                email_status_changed(email_id=email_id, status=to_status, timeline_event=events[0])
             return None
-    return dynamodb.update(pk, sk, expression=expression, names=names, values=values, condition=condition)
+    item = dynamodb.update(pk, sk, expression=expression, names=names, values=values, condition=condition)
+    if to_status and events:
+        email_status_changed(email_id=email_id, status=to_status, timeline_event=events[0], email=item)
+    return item
+
+
+def email_status_changed(*, email_id, status, timeline_event, email=None, event_type=None):
+    """Called once an email's status write has succeeded: every status change
+    (email_transition, the SES events' writes, the accept) passes here, so
+    webhooks (emailhub/webhooks/) see each change exactly where it happens.
+    A move without a timeline event (the claim into `sending`, the attempt
+    count before a retry's own write) is not news and is not passed on.
+    Never raises: the status write stands whatever happens to the webhook."""
+    from emailhub.webhooks.enqueue import webhook_events_enqueue
+
+    webhook_events_enqueue(email_id=email_id, status=status, timeline_event=timeline_event, email=email,
+                           event_type=event_type)
 
 

@@ -35,9 +35,17 @@ def _stuck():
     return {"stuck_emails": len(stuck), "examples": [s.email["id"] for s in stuck[:5]]}
 
 
+def _webhooks():
+    from emailhub.webhooks.status import webhooks_status
+
+    found = webhooks_status()
+    return {**found, "disabled": [e["id"] for e in found["disabled"]], "failing": [e["id"] for e in found["failing"]]}
+
+
 def health_check():
     """(reachable, degraded, checks): reachable is False when an AWS dependency
-    cannot be reached; degraded when emails are stuck."""
+    cannot be reached; degraded when emails are stuck, or a webhook endpoint
+    was disabled, or webhook events are parked."""
     checks = {
         "dynamodb": _check(_table),
         "outbox": _check(_queue(settings.EMAILHUB_OUTBOX_QUEUE)),
@@ -47,4 +55,8 @@ def health_check():
     reachable = all(c["ok"] for c in checks.values())
     stuck = _check(_stuck) if checks["dynamodb"]["ok"] else {"ok": False, "error": "DynamoDB unreachable"}
     checks["stuck_emails"] = stuck
-    return reachable, bool(stuck.get("stuck_emails")), checks
+    webhooks = _check(_webhooks)
+    checks["webhooks"] = webhooks
+    reachable = reachable and webhooks["ok"]
+    webhooks_degraded = bool(webhooks.get("disabled") or webhooks.get("unsent") or webhooks.get("parked"))
+    return reachable, bool(stuck.get("stuck_emails")) or webhooks_degraded, checks

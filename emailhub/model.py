@@ -16,6 +16,10 @@ Access patterns and the key or index that serves each (never a Scan):
 - an email by SES message id ......... ses-message-index: ses_message_id
 - idempotency records ................ pk=IDEM#<key prefix>#<key>
 - API keys by prefix / all keys ...... pk=APIKEY#<prefix>; feed-index: feed=APIKEY
+- webhook endpoints / all of them .... pk=WEBHOOK#<id>; feed-index: feed=WEBHOOK (emailhub/webhooks/endpoints.py)
+- a webhook delivery ................. pk=WHDEL#<endpoint id>#<event id>
+- an endpoint's deliveries by day .... feed-index: feed=WHDEL#<endpoint id>#<day>, created_at
+- webhook events not yet queued ...... feed-index: feed=WHUNSENT (emailhub/webhooks/enqueue.py)
 A status, like every other partition, is read with a date range on its sort
 key, so a rare status is one Query at any table size. (Partitions per day
 would not cool anything: all of today's writes land in today's.) What does

@@ -20,7 +20,7 @@ from emailhub import model, pacing
 from emailhub.addresses import parse_mailbox
 from emailhub.aws import dynamodb, ses, sqs
 from emailhub.emails import (
-    TRANSACTION_ITEMS, companion_items, email_get, email_item, email_transition, event,
+    TRANSACTION_ITEMS, companion_items, email_get, email_item, email_status_changed, email_transition, event,
 )
 from emailhub.faults import fault_point
 from emailhub.errors import (
@@ -32,6 +32,7 @@ from emailhub.messages import SES_MAX_MESSAGE_BYTES, encoded_size_bound, ses_arg
 from emailhub.payloads import payload_load, payload_store
 from emailhub.stats import stats_record
 from emailhub.suppression import suppressed_among, suppression_checks
+from emailhub.webhooks.events import ACCEPTED
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,8 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
         raise
     for start in range(0, len(overflow), TRANSACTION_ITEMS):
         _transact_retrying_conflicts(overflow[start:start + TRANSACTION_ITEMS], token=None)
+    email_status_changed(email_id=email_id, status=item["status"], timeline_event=item["events"][0], email=item,
+                         event_type=ACCEPTED)
     carried = request if "request" in payload and payload["payload_bytes"] <= OUTBOX_REQUEST_BYTES else None
     return Accepted(body=body, companions=tuple(companion_keys), request=carried)
 

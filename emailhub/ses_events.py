@@ -10,11 +10,12 @@ import logging
 
 from emailhub import model
 from emailhub.aws import dynamodb
-from emailhub.emails import email_get, email_write_with_companions, event
+from emailhub.emails import email_get, email_status_changed, email_write_with_companions, event
 from emailhub.errors import ConditionFailed, EmailhubError
 from emailhub.selectors import email_by_ses_message_id
 from emailhub.stats import DELIVERY_OUTCOMES, stats_move
 from emailhub.suppression import suppression_add
+from emailhub.webhooks.events import DELIVERY_DELAYED
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +202,11 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
         except ConditionFailed:
             email = email_get(email["id"])  # changed meanwhile: look again
             continue
+        if status:
+            email_status_changed(email_id=email["id"], status=status, timeline_event=values[":events"][0])
+        elif timeline_type == "delivery_delay":
+            email_status_changed(email_id=email["id"], status=email["status"], timeline_event=values[":events"][0],
+                                 event_type=DELIVERY_DELAYED)
         if status in DELIVERY_OUTCOMES:  # counted once per email, on its move only
             stats_move(outcome=status, previous=email["status"], previous_moment=_reached_at(email), moment=moment)
         if status == model.FAILED:

@@ -208,6 +208,21 @@ EMAILHUB_RESEND_PAUSE_SECONDS = float(env("EMAILHUB_RESEND_PAUSE_SECONDS", "0.5"
 # An SES event for an email whose send is not recorded yet is tried again after
 # about this long (doubling per receive, at most 60 s), not the queue's timeout.
 EMAILHUB_EVENT_RETRY_SECONDS = env_int("EMAILHUB_EVENT_RETRY_SECONDS", 2)
+# --- Webhooks (emailhub/webhooks/) -------------------------------------------
+EMAILHUB_WEBHOOKS_QUEUE = env("EMAILHUB_WEBHOOKS_QUEUE", "emailhub-webhooks")
+EMAILHUB_WEBHOOKS_DLQ = env("EMAILHUB_WEBHOOKS_DLQ", "emailhub-webhooks-dlq")
+# A POST to an endpoint gives up after this long (connect and read each).
+EMAILHUB_WEBHOOK_TIMEOUT_SECONDS = float(env("EMAILHUB_WEBHOOK_TIMEOUT_SECONDS", "5"))
+# Seconds before each next try of a failed delivery (SQS visibility, at most
+# 43200 each): about a day in all, then the delivery is parked.
+EMAILHUB_WEBHOOK_RETRY_SECONDS = [int(s) for s in env_list(
+    "EMAILHUB_WEBHOOK_RETRY_SECONDS", "30,120,600,1800,3600,7200,14400,28800,28800")]
+# An endpoint whose deliveries have failed for this long (no success between) is disabled.
+EMAILHUB_WEBHOOK_DISABLE_AFTER_HOURS = env_int("EMAILHUB_WEBHOOK_DISABLE_AFTER_HOURS", 24)
+# Each process keeps the endpoint list this long: no endpoint, no AWS call per email.
+EMAILHUB_WEBHOOK_CACHE_SECONDS = env_int("EMAILHUB_WEBHOOK_CACHE_SECONDS", 5)
+# A rotated secret keeps signing (beside the new one) for this long.
+EMAILHUB_WEBHOOK_SECRET_OVERLAP_HOURS = env_int("EMAILHUB_WEBHOOK_SECRET_OVERLAP_HOURS", 24)
 # Crash drills only (emailhub/faults.py): the worker step at which the process
 # kills itself. Never honoured in production.
 EMAILHUB_FAULT_POINT = "" if PRODUCTION else env("EMAILHUB_FAULT_POINT", "")

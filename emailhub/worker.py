@@ -1,8 +1,9 @@
 """Lambda entry points for SQS events: parse records, call services, no logic.
 
 `outbox_handler` is what the outbox queue's event source invokes and
-`events_handler` the SES events queue's; the local runner's pollers call
-`process_outbox_records` / `process_event_records` with the same record shape."""
+`events_handler` the SES events queue's, `webhooks_handler` the webhooks
+queue's; the local runner's pollers call `process_outbox_records` /
+`process_event_records` / `process_webhook_records` with the same record shape."""
 
 import json
 import logging
@@ -98,6 +99,40 @@ def process_event_records(records):
     return _process(records, _events_parse, _record_event, later=_event_later)
 
 
+def _webhook_parse(body):
+    message = json.loads(body)
+    return message["endpoint_id"], message["event"]
+
+
+def _webhook_handle(record):
+    def handle(parsed):
+        from emailhub.webhooks.delivery import webhook_deliver
+
+        endpoint_id, event = parsed
+        outcome = webhook_deliver(endpoint_id=endpoint_id, event=event, receipt_handle=record.get("receiptHandle"),
+                                  receive_count=int(record.get("attributes", {}).get("ApproximateReceiveCount", 1)))
+        return f"webhook {event.get('id')} -> {endpoint_id}: {outcome}"
+
+    return handle
+
+
+def process_webhook_records(records):
+    """Deliver each record's webhook event; returns the messageIds to try
+    again (a failed POST comes back on its retry schedule). Events whose
+    enqueue failed earlier (parked as unsent) are put on the queue again first."""
+    _django()
+    from emailhub.webhooks.enqueue import webhooks_unsent_flush_due
+
+    try:
+        webhooks_unsent_flush_due()
+    except Exception:  # noqa: BLE001 - the batch in hand still gets delivered
+        logger.exception("Could not look for unsent webhook events")
+    retry = []
+    for record in records:
+        retry += _process([record], _webhook_parse, _webhook_handle(record))
+    return retry
+
+
 def _handler(process, event):
     retry = process(event.get("Records", []))
     if retry:
@@ -111,3 +146,7 @@ def outbox_handler(event, context=None):
 
 def events_handler(event, context=None):
     return _handler(process_event_records, event)
+
+
+def webhooks_handler(event, context=None):
+    return _handler(process_webhook_records, event)

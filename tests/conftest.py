@@ -19,6 +19,8 @@ from emailhub.staff.roles import ADMIN
 from tests import aws_operations
 
 RECIPIENT = "alice@example.com"
+# The webhook tests' receiver on 127.0.0.1 and DNS stub (fixtures `receiver`, `dns`).
+pytest_plugins = ["tests.webhook_helpers"]
 
 
 # --- IAM: every AWS operation of the run must be in the policies --------------
@@ -47,6 +49,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def reset_caches():
+    from emailhub.webhooks.endpoints import cache_clear as webhook_endpoints_cache_clear
+
+    webhook_endpoints_cache_clear()
     clients.reset()
     sqs.reset()
     apikeys.cache_clear()

@@ -19,9 +19,9 @@ def test_bootstrap_creates_everything_then_reports_it_exists():
     with mock_aws():
         clients.reset()
         first = _bootstrap()
-        assert first.count(": created") == 11, first
+        assert first.count(": created") == 13, first
         second = _bootstrap()
-        assert ": created" not in second and second.count(": exists") == 11, second
+        assert ": created" not in second and second.count(": exists") == 13, second
 
 
 def test_queues_have_redrive_sizes_and_retention():
@@ -36,6 +36,19 @@ def test_queues_have_redrive_sizes_and_retention():
         assert outbox["MaximumMessageSize"] == dlq["MaximumMessageSize"] == str(256 * 1024)
         assert int(dlq["MessageRetentionPeriod"]) == 14 * 86400
         assert int(dlq["MessageRetentionPeriod"]) > int(outbox["MessageRetentionPeriod"])
+
+
+def test_webhooks_queue_outlives_its_retry_schedule_and_parks_on_its_own_dlq(settings):
+    with mock_aws():
+        clients.reset()
+        _bootstrap()
+        webhooks = sqs.attributes("emailhub-webhooks")
+        redrive = json.loads(webhooks["RedrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == sqs.queue_arn("emailhub-webhooks-dlq")
+        # SQS's redrive never cuts the schedule short: the worker parks after its last step.
+        assert int(redrive["maxReceiveCount"]) > len(settings.EMAILHUB_WEBHOOK_RETRY_SECONDS) + 1
+        assert int(webhooks["MessageRetentionPeriod"]) > sum(settings.EMAILHUB_WEBHOOK_RETRY_SECONDS)
+        assert 20 * 3600 < sum(settings.EMAILHUB_WEBHOOK_RETRY_SECONDS) < 30 * 3600  # about a day
 
 
 def test_drifted_queue_is_brought_back_in_line():

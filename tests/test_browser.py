@@ -141,6 +141,15 @@ def test_every_page_fits_a_phone(browser, http_server, send, verified, ses_failu
     browser.find_element(By.CSS_SELECTOR, "input[type=submit][value='Create key']").click()
     browser.find_element(By.ID, "eh-new-key")
     key_prefix = api_key_list()[0].prefix
+    from emailhub.local.poller import poll_webhooks_once
+    from emailhub.webhooks.endpoints import webhook_endpoint_create
+    from emailhub.webhooks.enqueue import webhook_test_send
+
+    # Nothing listens on port 9: the test event's delivery fails, with its error on the page.
+    endpoint, _ = webhook_endpoint_create(url="http://127.0.0.1:9/a-rather-long-path/for-the-receiving-application"
+                                              "/webhooks/emailhub?token=0123456789abcdef", types=["email.sent"])
+    webhook_test_send(endpoint_id=endpoint["id"])
+    poll_webhooks_once(wait_seconds=0)
     entries, _ = audit_page(month=timezone.now().strftime("%Y-%m"), limit=1)
 
     pages = ["/admin/", "/admin/emails/", f"/admin/emails/{email_id}/", "/admin/dlq/", "/admin/keys/",
@@ -149,7 +158,8 @@ def test_every_page_fits_a_phone(browser, http_server, send, verified, ses_failu
              "/admin/audit/", "/admin/audit/?actor=phone&action=api_key.", f"/admin/audit/{entries[0]['id']}/",
              f"/admin/emails/find/?q={email_id}", "/admin/emails/find/?q=nothing-like-this", "/admin/suppression/?q=example.com", "/admin/staff/", "/admin/staff/phone/",
              f"/admin/resend/?ids={email_id}", f"/admin/discard/?ids={email_id}", "/admin/two-factor/",
-             "/admin/password_change/"]
+             "/admin/password_change/", "/admin/webhooks/", f"/admin/webhooks/{endpoint['id']}/",
+             f"/admin/webhooks/{endpoint['id']}/rotate/", f"/admin/webhooks/{endpoint['id']}/test/"]
     too_wide = {}
     for url in pages:
         browser.get(f"{http_server}{url}")

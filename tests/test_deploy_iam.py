@@ -57,9 +57,11 @@ def test_each_stage_attaches_its_own_policy_on_its_own_resources(stage):
     assert f"arn:aws:dynamodb:us-east-1:*:table/{env['EMAILHUB_TABLE']}" in resources("dynamodb:PutItem")
     assert f"arn:aws:dynamodb:us-east-1:*:table/{env['EMAILHUB_TABLE']}/index/*" in resources("dynamodb:Query")
     assert f"arn:aws:sqs:us-east-1:*:{env['EMAILHUB_OUTBOX_QUEUE']}" in resources("sqs:ReceiveMessage")
-    # The worker reads the outbox and the events queue; the dashboard peeks at the DLQ.
+    # The workers read the outbox, the events and the webhooks queues; the dashboard peeks at the DLQ.
     assert sorted(resources("sqs:ReceiveMessage")) == sorted(
-        f"arn:aws:sqs:us-east-1:*:{env[name]}" for name in ("EMAILHUB_OUTBOX_QUEUE", "EMAILHUB_EVENTS_QUEUE", "EMAILHUB_DLQ"))
+        f"arn:aws:sqs:us-east-1:*:{env[name]}" for name in ("EMAILHUB_OUTBOX_QUEUE", "EMAILHUB_EVENTS_QUEUE",
+                                                            "EMAILHUB_WEBHOOKS_QUEUE", "EMAILHUB_DLQ"))
+    assert f"arn:aws:sqs:us-east-1:*:{env['EMAILHUB_WEBHOOKS_DLQ']}" in resources("sqs:SendMessage")
     assert f"arn:aws:sqs:us-east-1:*:{env['EMAILHUB_DLQ']}" in resources("sqs:SendMessage")
     assert f"arn:aws:s3:::{env['EMAILHUB_PAYLOAD_BUCKET']}/payloads/*" in resources("s3:PutObject")
     assert f"arn:aws:s3:::{env['EMAILHUB_STATIC_BUCKET']}/static/*" in resources("s3:PutObject")

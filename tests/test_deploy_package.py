@@ -45,12 +45,14 @@ def test_stage_settings_fit_lambda_sqs_and_api_gateway():
         assert int(config["environment_variables"]["EMAILHUB_CLAIM_LEASE_SECONDS"]) > config["timeout_seconds"]
         env = config["environment_variables"]
         sources = {event["function"]: event["event_source"] for event in config["events"]}
-        assert set(sources) == {"emailhub.worker.outbox_handler", "emailhub.worker.events_handler"}
+        assert set(sources) == {"emailhub.worker.outbox_handler", "emailhub.worker.events_handler",
+                                "emailhub.worker.webhooks_handler"}
         # Zappa cannot report partial batch failures: one record per invocation,
         # so a failure re-delivers only its own message.
         assert all(source["batch_size"] == 1 for source in sources.values())
         assert sources["emailhub.worker.outbox_handler"]["arn"].endswith(":" + env["EMAILHUB_OUTBOX_QUEUE"])
         assert sources["emailhub.worker.events_handler"]["arn"].endswith(":" + env["EMAILHUB_EVENTS_QUEUE"])
+        assert sources["emailhub.worker.webhooks_handler"]["arn"].endswith(":" + env["EMAILHUB_WEBHOOKS_QUEUE"])
         with open(config["attach_policy"]) as policy:
             assert "FullAccess" not in policy.read()
     assert stage_settings("local")["touch"] is False and stage_settings("local")["keep_warm"] is False

@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 
 from emailhub.local.emulator import emulator_start
-from emailhub.local.poller import EventsPoller, OutboxPoller
+from emailhub.local.poller import EventsPoller, OutboxPoller, WebhooksPoller
 from tests.conftest import reset_caches
 
 
@@ -35,7 +35,7 @@ def local_stack(http_server, settings):
         aws_resources_ensure()
         identity_verify(identity="alice@example.com")
         _, key = api_key_create(name="http test")
-        pollers = [OutboxPoller(wait_seconds=1), EventsPoller(wait_seconds=1)]
+        pollers = [OutboxPoller(wait_seconds=1), EventsPoller(wait_seconds=1), WebhooksPoller(wait_seconds=1)]
         for poller in pollers:
             poller.start()
         yield http_server, key
@@ -83,6 +83,36 @@ def test_send_over_http_is_delivered_by_the_worker(local_stack):
 
     status, health = _request(f"{base}/health", key=key)
     assert status == 200 and health["checks"]["outbox"]["depth"] == 0
+
+
+def test_webhooks_reach_a_local_receiver_through_the_pollers(local_stack):
+    """make run's shape: API, outbox, SES events and webhooks pollers, a receiver on 127.0.0.1."""
+    from standardwebhooks import Webhook
+
+    from emailhub.webhooks.endpoints import webhook_endpoint_create, webhook_endpoint_update
+    from tests.webhook_helpers import Receiver
+
+    base, key = local_stack
+    receiver = Receiver()
+    endpoint = None
+    try:
+        endpoint, secret = webhook_endpoint_create(url=receiver.url,
+                                            types=["email.accepted", "email.sent", "email.delivered"])
+        # Not a bouncing address: the emulator's state (the suppression list) outlives the test.
+        status, body = _request(f"{base}/send-email", key=key,
+                                body={"to": "success@simulator.amazonses.com", "subject": "Hi", "text": "x"})
+        assert status == 202
+        deadline = time.monotonic() + 20
+        while len(receiver.received) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        events = [Webhook(secret).verify(raw, headers) for headers, raw in receiver.received]
+    finally:
+        receiver.close()
+        if endpoint:  # the emulator's table outlives the test: later tests must not post to a closed port
+            webhook_endpoint_update(endpoint_id=endpoint["id"], enabled=False)
+    by_sequence = sorted(events, key=lambda e: e["data"]["sequence"])
+    assert [e["type"] for e in by_sequence] == ["email.accepted", "email.sent", "email.delivered"]
+    assert {e["data"]["email_id"] for e in events} == {body["id"]}
 
 
 def test_mailbox_simulator_bounce_becomes_a_suppression(local_stack):

@@ -32,6 +32,12 @@ def overview_context():
     except EmailhubError as err:
         context["overview_errors"].append(f"Stuck emails unavailable: {err.message}")
     try:
+        from emailhub.webhooks.status import webhooks_status
+
+        context["webhooks"] = webhooks_status()
+    except EmailhubError as err:
+        context["overview_errors"].append(f"Webhooks unavailable: {err.message}")
+    try:
         context["quota"] = ses.send_quota()
     except EmailhubError as err:
         context["overview_errors"].append(f"SES quota unavailable: {err.message}")

@@ -16,7 +16,7 @@ from django.conf import settings  # noqa: E402
 
 from emailhub.aws import sqs  # noqa: E402
 from emailhub.errors import EmailhubError  # noqa: E402
-from emailhub.worker import process_event_records, process_outbox_records  # noqa: E402
+from emailhub.worker import process_event_records, process_outbox_records, process_webhook_records  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,11 @@ def poll_events_once(*, wait_seconds=1):
     return poll_once(queue=settings.EMAILHUB_EVENTS_QUEUE, process=process_event_records, wait_seconds=wait_seconds)
 
 
+def poll_webhooks_once(*, wait_seconds=1):
+    return poll_once(queue=settings.EMAILHUB_WEBHOOKS_QUEUE, process=process_webhook_records,
+                     wait_seconds=wait_seconds)
+
+
 class Poller(threading.Thread):
     def __init__(self, poll, *, name, wait_seconds=1):
         super().__init__(name=name, daemon=True)
@@ -74,6 +79,10 @@ def OutboxPoller(*, wait_seconds=1):  # noqa: N802 - reads like the class it ret
 
 def EventsPoller(*, wait_seconds=1):  # noqa: N802
     return Poller(poll_events_once, name="events-poller", wait_seconds=wait_seconds)
+
+
+def WebhooksPoller(*, wait_seconds=1):  # noqa: N802
+    return Poller(poll_webhooks_once, name="webhooks-poller", wait_seconds=wait_seconds)
 
 
 def outbox_empty():

@@ -1,8 +1,8 @@
 """Roles are defined here, in code: each is a set of the dashboard's permissions.
 
 viewer   every page, no action
-operator + resend, discard, DLQ tidy, the suppression list
-admin    + API keys, SES identities, staff accounts
+operator + resend, discard, DLQ tidy, the suppression list, webhook replays
+admin    + API keys, SES identities, staff accounts, webhook endpoints
 """
 
 from django.conf import settings
@@ -12,21 +12,23 @@ MANAGE_SUPPRESSION = "dashboard.manage_suppression"
 MANAGE_KEYS = "dashboard.manage_api_keys"
 MANAGE_IDENTITIES = "dashboard.manage_identities"
 MANAGE_STAFF = "dashboard.manage_staff"
+MANAGE_WEBHOOKS = "dashboard.manage_webhooks"
+REPLAY_WEBHOOKS = "dashboard.replay_webhooks"
 
 VIEWER = "viewer"
 OPERATOR = "operator"
 ADMIN = "admin"
 
-_OPERATOR_PERMISSIONS = frozenset({RESEND, MANAGE_SUPPRESSION})
+_OPERATOR_PERMISSIONS = frozenset({RESEND, MANAGE_SUPPRESSION, REPLAY_WEBHOOKS})
 ROLES = {
     VIEWER: frozenset(),
     OPERATOR: _OPERATOR_PERMISSIONS,
-    ADMIN: _OPERATOR_PERMISSIONS | {MANAGE_KEYS, MANAGE_IDENTITIES, MANAGE_STAFF},
+    ADMIN: _OPERATOR_PERMISSIONS | {MANAGE_KEYS, MANAGE_IDENTITIES, MANAGE_STAFF, MANAGE_WEBHOOKS},
 }
 ROLE_CHOICES = [
     (VIEWER, "viewer: every page, no action"),
-    (OPERATOR, "operator: + resend, discard, DLQ tidy, suppression list"),
-    (ADMIN, "admin: + API keys, identities, staff"),
+    (OPERATOR, "operator: + resend, discard, DLQ tidy, suppression list, webhook replays"),
+    (ADMIN, "admin: + API keys, identities, staff, webhook endpoints"),
 ]
 
 
