@@ -151,12 +151,23 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# One JSON object per line (emailhub/logs.py). The metrics logger writes
+# CloudWatch Embedded Metric Format lines as they are (emailhub/metrics.py).
+# Neither propagates: Lambda's root handler would write each line twice.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"emailhub": {"handlers": ["console"], "level": env("EMAILHUB_LOG_LEVEL", "INFO")}},
+    "formatters": {"json": {"()": "emailhub.logs.JsonFormatter"}, "raw": {"format": "%(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"},
+                 "emf": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"}},
+    "loggers": {
+        "emailhub": {"handlers": ["console"], "level": env("EMAILHUB_LOG_LEVEL", "INFO"), "propagate": False},
+        "dashboard": {"handlers": ["console"], "level": env("EMAILHUB_LOG_LEVEL", "INFO"), "propagate": False},
+        "emailhub.metrics": {"handlers": ["emf"], "level": "INFO", "propagate": False},
+    },
 }
+# "masked" (a***@example.com) or "full": how addresses appear in logs at INFO and above.
+EMAILHUB_LOG_ADDRESSES = env("EMAILHUB_LOG_ADDRESSES", "masked")
 
 # --- AWS names -------------------------------------------------------------
 EMAILHUB_TABLE = env("EMAILHUB_TABLE", "emailhub")
@@ -204,6 +215,15 @@ EMAILHUB_RESEND_PAUSE_SECONDS = float(env("EMAILHUB_RESEND_PAUSE_SECONDS", "0.5"
 # An SES event for an email whose send is not recorded yet is tried again after
 # about this long (doubling per receive, at most 60 s), not the queue's timeout.
 EMAILHUB_EVENT_RETRY_SECONDS = env_int("EMAILHUB_EVENT_RETRY_SECONDS", 2)
+# Reputation guard: sending pauses by itself when the bounce or complaint
+# rate over SES's window (EMAILHUB_REPUTATION_WINDOW_HOURS) passes these
+# percentages, once at least EMAILHUB_GUARD_MIN_SENT emails were sent in it.
+EMAILHUB_BOUNCE_GUARD = float(env("EMAILHUB_BOUNCE_GUARD", "4"))
+EMAILHUB_COMPLAINT_GUARD = float(env("EMAILHUB_COMPLAINT_GUARD", "0.08"))
+EMAILHUB_GUARD_MIN_SENT = env_int("EMAILHUB_GUARD_MIN_SENT", 500)
+EMAILHUB_REPUTATION_WINDOW_HOURS = env_int("EMAILHUB_REPUTATION_WINDOW_HOURS", 7 * 24)
+# How long a worker trusts the guard's last reading before reading the counters again.
+EMAILHUB_GUARD_CACHE_SECONDS = env_int("EMAILHUB_GUARD_CACHE_SECONDS", 60)
 # Crash drills only (emailhub/faults.py): the worker step at which the process
 # kills itself. Never honoured in production.
 EMAILHUB_FAULT_POINT = "" if PRODUCTION else env("EMAILHUB_FAULT_POINT", "")
