@@ -9,7 +9,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 
 from emailhub.staff.roles import (  # noqa: F401  (the views import them from here)
-    MANAGE_IDENTITIES, MANAGE_KEYS, MANAGE_STAFF, MANAGE_SUPPRESSION, RESEND,
+    MANAGE_IDENTITIES, MANAGE_KEYS, MANAGE_STAFF, MANAGE_SUPPRESSION, RESEND, RESUME_SENDING,
 )
 
 

@@ -35,9 +35,16 @@ def _stuck():
     return {"stuck_emails": len(stuck), "examples": [s.email["id"] for s in stuck[:5]]}
 
 
+def _reputation():
+    from emailhub.reputation import reputation_read
+
+    return reputation_read().as_dict()
+
+
 def health_check():
     """(reachable, degraded, checks): reachable is False when an AWS dependency
-    cannot be reached; degraded when emails are stuck."""
+    cannot be reached; degraded when emails are stuck or the reputation
+    guard has paused sending."""
     checks = {
         "dynamodb": _check(_table),
         "outbox": _check(_queue(settings.EMAILHUB_OUTBOX_QUEUE)),
@@ -47,4 +54,6 @@ def health_check():
     reachable = all(c["ok"] for c in checks.values())
     stuck = _check(_stuck) if checks["dynamodb"]["ok"] else {"ok": False, "error": "DynamoDB unreachable"}
     checks["stuck_emails"] = stuck
-    return reachable, bool(stuck.get("stuck_emails")), checks
+    reputation = _check(_reputation) if checks["dynamodb"]["ok"] else {"ok": False, "error": "DynamoDB unreachable"}
+    checks["reputation"] = reputation
+    return reachable, bool(stuck.get("stuck_emails") or reputation.get("sending_paused")), checks

@@ -12,6 +12,7 @@ from emailhub import model
 from emailhub.aws import dynamodb
 from emailhub.emails import email_get, email_write_with_companions, event
 from emailhub.errors import ConditionFailed, EmailhubError
+from emailhub.reputation import bounce_domains_record
 from emailhub.selectors import email_by_ses_message_id
 from emailhub.stats import DELIVERY_OUTCOMES, stats_move
 from emailhub.suppression import suppression_add
@@ -201,6 +202,8 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
             continue
         if status in DELIVERY_OUTCOMES:  # counted once per email, on its move only
             stats_move(outcome=status, previous=email["status"], previous_moment=_reached_at(email), moment=moment)
+        if status == model.BOUNCED:  # where it bounced, for the overview (once per email too)
+            bounce_domains_record(addresses=details.get("recipients") or (), moment=moment)
         if status == model.FAILED:
             _park(email["id"])
         return "recorded"

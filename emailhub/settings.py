@@ -224,6 +224,8 @@ EMAILHUB_GUARD_MIN_SENT = env_int("EMAILHUB_GUARD_MIN_SENT", 500)
 EMAILHUB_REPUTATION_WINDOW_HOURS = env_int("EMAILHUB_REPUTATION_WINDOW_HOURS", 7 * 24)
 # Alarm (bootstrap_aws --stage): the outbox's oldest message older than this.
 EMAILHUB_ALARM_OUTBOX_AGE_SECONDS = env_int("EMAILHUB_ALARM_OUTBOX_AGE_SECONDS", 1800)
+# An operator's "resume sending" holds this long, even with a rate still past its guard.
+EMAILHUB_GUARD_RESUME_HOURS = env_int("EMAILHUB_GUARD_RESUME_HOURS", 24)
 # How long a worker trusts the guard's last reading before reading the counters again.
 EMAILHUB_GUARD_CACHE_SECONDS = env_int("EMAILHUB_GUARD_CACHE_SECONDS", 60)
 # Crash drills only (emailhub/faults.py): the worker step at which the process

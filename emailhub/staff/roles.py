@@ -1,7 +1,7 @@
 """Roles are defined here, in code: each is a set of the dashboard's permissions.
 
 viewer   every page, no action
-operator + resend, discard, DLQ tidy, the suppression list
+operator + resend, discard, DLQ tidy, the suppression list, resume paused sending
 admin    + API keys, SES identities, staff accounts
 """
 
@@ -12,12 +12,13 @@ MANAGE_SUPPRESSION = "dashboard.manage_suppression"
 MANAGE_KEYS = "dashboard.manage_api_keys"
 MANAGE_IDENTITIES = "dashboard.manage_identities"
 MANAGE_STAFF = "dashboard.manage_staff"
+RESUME_SENDING = "dashboard.resume_sending"
 
 VIEWER = "viewer"
 OPERATOR = "operator"
 ADMIN = "admin"
 
-_OPERATOR_PERMISSIONS = frozenset({RESEND, MANAGE_SUPPRESSION})
+_OPERATOR_PERMISSIONS = frozenset({RESEND, MANAGE_SUPPRESSION, RESUME_SENDING})
 ROLES = {
     VIEWER: frozenset(),
     OPERATOR: _OPERATOR_PERMISSIONS,
@@ -25,7 +26,7 @@ ROLES = {
 }
 ROLE_CHOICES = [
     (VIEWER, "viewer: every page, no action"),
-    (OPERATOR, "operator: + resend, discard, DLQ tidy, suppression list"),
+    (OPERATOR, "operator: + resend, discard, DLQ tidy, suppression list, resume sending"),
     (ADMIN, "admin: + API keys, identities, staff"),
 ]
 
