@@ -83,7 +83,7 @@ def log_context_add(**fields):
 
 def log_event(logger, event, message="", *, level=logging.INFO, **fields):
     """One structured line: `event` names what happened, `fields` add detail."""
-    logger.log(level, message or event, extra={"event": event, "fields": fields})
+    logger.log(level, message or event, extra={"event": event, "fields": fields}, stacklevel=2)
 
 
 def elapsed_ms(started):
