@@ -24,6 +24,9 @@ _context = contextvars.ContextVar("emailhub_log_context", default={})
 FIELDS = ("lambda_request_id", "worker", "message_id", "email_id", "api_key_prefix", "staff_user", "method",
           "path", "status", "outcome", "duration_ms", "receive_count", "error_code")
 
+# CloudWatch Logs takes events up to 256 KB; a traceback fits in this easily.
+MAX_MESSAGE_CHARS = 32_000
+
 _ADDRESS = re.compile(r"([A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]*@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})")
 
 
@@ -58,8 +61,11 @@ class JsonFormatter(logging.Formatter):
         if record.levelno >= logging.INFO and not _addresses_shown():
             message = mask_addresses(message)
             line = {k: mask_addresses(v) if isinstance(v, str) else v for k, v in line.items()}
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = message[:MAX_MESSAGE_CHARS] + f"… ({len(message)} characters)"
         line["message"] = message
-        return json.dumps(line, default=str, ensure_ascii=False)
+        # ASCII only: a raw U+2028 or NUL would split or end the line for some readers.
+        return json.dumps(line, default=str)
 
 
 def log_context_get():
