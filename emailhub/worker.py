@@ -2,8 +2,9 @@
 
 `outbox_handler` is what the outbox queue's event source invokes and
 `events_handler` the SES events queue's. Both take batches and answer with
-the records to retry (emailhub/batches.py); the local runner's pollers call
-`process_outbox_records` / `process_event_records` with the same record shape."""
+the records to retry (emailhub/batches.py); the local runner's pollers hand
+their batches to these same handlers. `process_outbox_records` /
+`process_event_records` take bare records and return the ids to retry."""
 
 import json
 import os

@@ -65,14 +65,14 @@ def test_zappa_deploy_then_update_against_the_emulator(tmp_path):
         versions = aws["lambda"].list_versions_by_function(FunctionName="emailhub-local")["Versions"]
         assert len([v for v in versions if v["Version"] != "$LATEST"]) >= 2  # deploy + update: a rollback target
 
-        for queue, concurrency in (("emailhub-dev-outbox", 2), ("emailhub-dev-events", 5)):
+        for queue, batch, window, concurrency in (("emailhub-dev-outbox", 10, 1, 2), ("emailhub-dev-events", 100, 2, 5)):
             arn = f"arn:aws:sqs:us-east-1:123456789012:{queue}"
             mappings = aws["lambda"].list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]
             assert len(mappings) == 1, deployed.stdout[-3000:] + deployed.stderr[-3000:]
             [mapping] = mappings
             assert mapping["FunctionArn"] == function["FunctionArn"]
             assert mapping["EventSourceArn"] == arn
-            assert mapping["BatchSize"] == 10 and mapping["MaximumBatchingWindowInSeconds"] == 1
+            assert mapping["BatchSize"] == batch and mapping["MaximumBatchingWindowInSeconds"] == window
             assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
             assert mapping["ScalingConfig"] == {"MaximumConcurrency": concurrency}
 
