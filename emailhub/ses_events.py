@@ -129,10 +129,12 @@ def ses_event_record(*, ses_event, dedupe_id):
     if email is None:
         raise EventNotMatched(f"No email with SES message id {message_id!r} for a {kind} event.")
     timeline_type, details, status, suppress = handler(ses_event)
-    outcome = _apply(email, dedupe_id, timeline_type, details, status)
+    outcome, moved = _apply(email, dedupe_id, timeline_type, details, status)
     if outcome == "recorded":
         for address, reason in suppress:
             suppression_add(address=address, reason=reason, source_email_id=email["id"])
+    if moved == model.BOUNCED:  # where it bounced, for the overview: once per email, after what protects
+        bounce_domains_record(addresses=details.get("recipients") or ())
     return outcome
 
 
@@ -163,12 +165,13 @@ def _park(email_id):
 
 def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
     """Append the event and move the status, atomically and at most once per
-    event: the condition checks both the dedupe id and the status seen."""
+    event: the condition checks both the dedupe id and the status seen.
+    Returns ("recorded" | "duplicate", the status moved to or None)."""
     for _ in range(tries):
         if dedupe_id in (email.get("event_ids") or set()):
             if email["status"] == model.FAILED and not email.get("dlq_message_id"):
                 _park(email["id"])  # recorded before, but its park was interrupted
-            return "duplicate"
+            return "duplicate", None
         moment = model.now()
         status = _moves_to(email["status"], wanted)
         names = {"#events": "events", "#status": "status"}
@@ -202,9 +205,7 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
             continue
         if status in DELIVERY_OUTCOMES:  # counted once per email, on its move only
             stats_move(outcome=status, previous=email["status"], previous_moment=_reached_at(email), moment=moment)
-        if status == model.BOUNCED:  # where it bounced, for the overview (once per email too)
-            bounce_domains_record(addresses=details.get("recipients") or (), moment=moment)
         if status == model.FAILED:
             _park(email["id"])
-        return "recorded"
+        return "recorded", status
     raise EmailhubError(f"Email {email['id']} kept changing while recording a {timeline_type} event.")
