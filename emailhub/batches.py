@@ -86,6 +86,7 @@ def _handle(record, handle_one, on_retry):
                                  "outcome": "retry", "error_code": "internal_error",
                                  "duration_ms": elapsed_ms(started)}})
             return False
-        log_event(logger, "worker.record", str(outcome), outcome=str(outcome).split(":")[0],
+        result = str(outcome).split(":")[0]
+        log_event(logger, "worker.record", str(outcome), outcome=result, status=result,
                   duration_ms=elapsed_ms(started))
         return True

@@ -11,6 +11,8 @@ from emailhub.logs import elapsed_ms, log_context, log_context_get, log_event
 from emailhub.metrics import metrics_collect
 
 logger = logging.getLogger("emailhub.requests")
+# A path is the client's to choose: kept to this many characters in the line.
+PATH_CHARS = 300
 
 
 def _lambda_request_id(request):
@@ -43,7 +45,8 @@ class RequestLogMiddleware:
             match = getattr(request, "resolver_match", None)
             email_id = log_context_get().get("email_id") or (match.kwargs.get("email_id") if match else None)
             level = logging.ERROR if response.status_code >= 500 else logging.INFO
-            log_event(logger, event, f"{request.method} {request.path} {response.status_code}", level=level,
-                      method=request.method, path=request.path, status=response.status_code,
+            path = request.path if len(request.path) <= PATH_CHARS else request.path[:PATH_CHARS] + "…"
+            log_event(logger, event, f"{request.method[:10]} {path} {response.status_code}", level=level,
+                      method=request.method[:10], path=path, status=response.status_code,
                       duration_ms=elapsed_ms(started), email_id=email_id, **_who(request, event))
         return response

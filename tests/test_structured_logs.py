@@ -61,6 +61,15 @@ def test_the_lambda_request_id_is_on_the_lines_of_its_invocation(client, aws):
     assert line["lambda_request_id"] == LambdaContext.aws_request_id and line["path"] == "/health"
 
 
+def test_a_hostile_path_stays_one_bounded_line(client, aws):
+    path = "/x\n{\"level\":\"CRITICAL\"}\u2028" + "a" * 20_000
+    with written("emailhub") as lines:
+        client.get(path)
+    [line] = [r for r in parsed(lines) if r["event"] == "api.request"]
+    assert line["status"] == 404 and line["path"].startswith("/x") and len(line["path"]) <= 301
+    assert all(len(text) < 2_000 for text in lines)
+
+
 def test_each_worker_record_is_a_line_with_the_email_and_the_outcome(send, verified):
     ids = [send(message(subject=f"n{n}")).json()["id"] for n in range(3)]
     event = outbox_batch()
@@ -69,7 +78,8 @@ def test_each_worker_record_is_a_line_with_the_email_and_the_outcome(send, verif
     records = [r for r in parsed(lines) if r["event"] == "worker.record"]
     assert sorted(r["email_id"] for r in records) == sorted(ids)
     assert {r["message_id"] for r in records} == {r["messageId"] for r in event["Records"]}
-    assert {(r["outcome"], r["worker"], r["lambda_request_id"]) for r in records} == {("sent", "outbox", "req-42")}
+    assert {(r["outcome"], r["status"], r["worker"], r["lambda_request_id"]) for r in records} == {
+        ("sent", "sent", "outbox", "req-42")}
     assert all(r["duration_ms"] >= 0 for r in records)
 
 
