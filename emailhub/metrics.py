@@ -53,7 +53,9 @@ def emf_line(values, *, dimensions=None, timestamp_ms=None):
 
 
 def _emit(values, dimensions=None):
-    if values:
+    from django.conf import settings
+
+    if values and settings.EMAILHUB_METRICS:
         logger.info(emf_line(values, dimensions=dimensions))
 
 

@@ -167,6 +167,8 @@ LOGGING = {
         "emailhub.metrics": {"handlers": ["emf"], "level": "INFO", "propagate": False},
     },
 }
+# Write the CloudWatch EMF metric lines (on in Lambda; locally they would only crowd the terminal).
+EMAILHUB_METRICS = env_bool("EMAILHUB_METRICS", PRODUCTION)
 # "masked" (a***@example.com) or "full": how addresses appear in logs at INFO and above.
 EMAILHUB_LOG_ADDRESSES = env("EMAILHUB_LOG_ADDRESSES", "masked")
 

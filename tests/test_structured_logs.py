@@ -145,6 +145,11 @@ def emf_valid(document):
     return values
 
 
+@pytest.fixture(autouse=True)
+def emf_on(settings):
+    settings.EMAILHUB_METRICS = True  # on in production; off locally and in the other tests
+
+
 def metrics_of(lines):
     found = {}
     for line in lines:
@@ -187,6 +192,14 @@ def test_emf_lines_count_bounces_complaints_and_deferrals(send, verified, settin
     found = metrics_of(lines)
     assert total(found, "Bounced") == 1 and total(found, "Complained") == 1
     assert all(dims["Function"] == "emailhub-local" for samples, dims in found["Bounced"])
+
+
+def test_no_metric_lines_when_turned_off(settings, send, verified):
+    settings.EMAILHUB_METRICS = False
+    with written("emailhub.metrics") as lines:
+        send(message())
+        drain_outbox()
+    assert lines == []
 
 
 def test_emf_oldest_age_comes_from_the_records_own_timestamps():
