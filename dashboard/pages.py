@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 
 from emailhub.staff.roles import (  # noqa: F401  (the views import them from here)
     MANAGE_IDENTITIES, MANAGE_KEYS, MANAGE_STAFF, MANAGE_SUPPRESSION, MANAGE_WEBHOOKS, REPLAY_WEBHOOKS, RESEND,
+    RESUME_SENDING,
 )
 
 

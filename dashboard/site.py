@@ -32,7 +32,7 @@ class EmailhubAdminSite(admin.AdminSite):
 
     def get_urls(self):
         from dashboard.views import (
-            actions, audit, emails, identities, keys, mfa, queue, staff, suppression, webhooks,
+            actions, audit, emails, identities, keys, mfa, queue, reputation, staff, suppression, webhooks,
         )
 
         wrap = self.admin_view
@@ -43,6 +43,7 @@ class EmailhubAdminSite(admin.AdminSite):
             path("emails/<str:email_id>/", wrap(emails.email_detail), name="email_detail"),
             path("dlq/", wrap(queue.dlq_page), name="dlq"),
             path("dlq/tidy/", wrap(actions.dlq_tidy), name="dlq_tidy"),
+            path("sending/resume/", wrap(reputation.sending_resume), name="sending_resume"),
             path("resend/", wrap(actions.resend), name="resend"),
             path("discard/", wrap(actions.discard), name="discard"),
             path("keys/", wrap(keys.key_list), name="api_keys"),
@@ -103,7 +104,7 @@ class EmailhubAdminSite(admin.AdminSite):
     def index(self, request, extra_context=None):
         from dashboard.views.overview import overview_context
 
-        return super().index(request, {**overview_context(), **(extra_context or {})})
+        return super().index(request, {**overview_context(request), **(extra_context or {})})
 
 
 # Django's admin URLs that need the ORM ("view on site" looks up content types).

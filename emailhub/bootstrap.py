@@ -131,3 +131,80 @@ def _identity(address):
         return "exists"
     after = ses.identity_verify(address)
     return "created" if after == "SUCCESS" else f"verification {after or 'requested'}: SES mailed a link to {address}"
+
+
+# --- after a deploy -------------------------------------------------------------
+# Zappa creates the SQS event source mappings but cannot set these: without
+# ReportBatchItemFailures Lambda ignores the handlers' batchItemFailures and
+# retries a whole batch for one failed record; without MaximumConcurrency the
+# outbox could run more workers than the pacing divides SES's rate among.
+RESPONSE_TYPES = ["ReportBatchItemFailures"]
+MIN_CONCURRENCY = 2  # Lambda's lowest MaximumConcurrency for SQS
+
+
+def function_name(stage, config):
+    """The name Zappa gives the stage's Lambda function."""
+    return f"{config['project_name']}-{stage}"
+
+
+def mapping_settings(config, event_source):
+    """What an SQS mapping of the stage should have: partial batch responses,
+    and at most `maximum_concurrency` concurrent invocations (for the outbox
+    by default the stage's EMAILHUB_WORKER_CONCURRENCY, which the pacing divides the rate by)."""
+    workers = int(config.get("environment_variables", {}).get("EMAILHUB_WORKER_CONCURRENCY", MIN_CONCURRENCY))
+    concurrency = max(MIN_CONCURRENCY, int(event_source.get("maximum_concurrency", workers)))
+    return {"FunctionResponseTypes": RESPONSE_TYPES, "ScalingConfig": {"MaximumConcurrency": concurrency}}
+
+
+def _feeds(mapping, name):
+    arn = mapping.get("FunctionArn", "")
+    return arn.endswith(f":function:{name}") or f":function:{name}:" in arn
+
+
+def event_sources_complete(stage, config):
+    """Set each of the stage's SQS mappings' response types and concurrency.
+    Returns [(resource, "updated" | "exists" | "missing: ...")]."""
+    from emailhub.aws import lambda_
+
+    name = function_name(stage, config)
+    results = []
+    for spec in config.get("events", []):
+        source = spec.get("event_source", {})
+        arn = source.get("arn", "")
+        if ":sqs:" not in arn:
+            continue
+        label = f"Lambda event source {arn.rsplit(':', 1)[-1]} -> {name}"
+        mappings = [m for m in lambda_.event_source_mappings(event_source_arn=arn) if _feeds(m, name)]
+        if not mappings:
+            results.append((label, "missing: deploy the stage first (zappa deploy), then run this again"))
+            continue
+        wanted = mapping_settings(config, source)
+        for mapping in mappings:
+            current = {"FunctionResponseTypes": mapping.get("FunctionResponseTypes") or [],
+                       "ScalingConfig": {"MaximumConcurrency": (mapping.get("ScalingConfig") or {}).get(
+                           "MaximumConcurrency")}}
+            if current == wanted:
+                results.append((label, "exists"))
+                continue
+            lambda_.event_source_mapping_update(uuid=mapping["UUID"], **wanted)
+            results.append((label, f"updated (ReportBatchItemFailures, at most "
+                                   f"{wanted['ScalingConfig']['MaximumConcurrency']} at once)"))
+    return results
+
+
+def stage_alarms_ensure(stage, config):
+    """The stage's CloudWatch alarms and the SNS topic they notify.
+    Returns [(resource, "created" | "updated")]."""
+    from emailhub.alarms import alarm_specs, alarms_topic_name
+    from emailhub.aws import cloudwatch
+
+    name = function_name(stage, config)
+    topic, topic_created = sns.topic_ensure(alarms_topic_name(name))
+    results = [(f"SNS topic {alarms_topic_name(name)} (alarms: subscribe an address, see README)",
+                "created" if topic_created else "exists")]
+    existing = cloudwatch.alarms(prefix=f"{name}-")
+    for spec in alarm_specs(name):
+        cloudwatch.alarm_put(**spec, ActionsEnabled=True, AlarmActions=[topic], OKActions=[topic])
+        results.append((f"CloudWatch alarm {spec['AlarmName']}",
+                        "updated" if spec["AlarmName"] in existing else "created"))
+    return results

@@ -42,10 +42,17 @@ def _webhooks():
     return {**found, "disabled": [e["id"] for e in found["disabled"]], "failing": [e["id"] for e in found["failing"]]}
 
 
+def _reputation():
+    from emailhub.reputation import reputation_read
+
+    return reputation_read().as_dict()
+
+
 def health_check():
     """(reachable, degraded, checks): reachable is False when an AWS dependency
-    cannot be reached; degraded when emails are stuck, or a webhook endpoint
-    was disabled, or webhook events are parked."""
+    cannot be reached; degraded when emails are stuck, a webhook endpoint
+    was disabled, webhook events are parked, or the reputation guard has
+    paused sending."""
     checks = {
         "dynamodb": _check(_table),
         "outbox": _check(_queue(settings.EMAILHUB_OUTBOX_QUEUE)),
@@ -59,4 +66,7 @@ def health_check():
     checks["webhooks"] = webhooks
     reachable = reachable and webhooks["ok"]
     webhooks_degraded = bool(webhooks.get("disabled") or webhooks.get("unsent") or webhooks.get("parked"))
-    return reachable, bool(stuck.get("stuck_emails")) or webhooks_degraded, checks
+    reputation = _check(_reputation) if checks["dynamodb"]["ok"] else {"ok": False, "error": "DynamoDB unreachable"}
+    checks["reputation"] = reputation
+    paused = bool(reputation.get("sending_paused"))
+    return reachable, bool(stuck.get("stuck_emails")) or webhooks_degraded or paused, checks

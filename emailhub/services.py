@@ -16,7 +16,7 @@ from email.errors import MessageError
 
 from django.conf import settings
 
-from emailhub import model, pacing
+from emailhub import model, pacing, reputation
 from emailhub.addresses import parse_mailbox
 from emailhub.aws import dynamodb, ses, sqs
 from emailhub.emails import (
@@ -28,7 +28,9 @@ from emailhub.errors import (
     Suppressed, TooLarge, TransactionConflict, UnverifiedIdentities,
 )
 from emailhub.identities import identities_check_sandbox
+from emailhub.logs import log_context_add
 from emailhub.messages import SES_MAX_MESSAGE_BYTES, encoded_size_bound, ses_arguments
+from emailhub.metrics import metric_count
 from emailhub.payloads import payload_load, payload_store
 from emailhub.stats import stats_record
 from emailhub.suppression import suppressed_among, suppression_checks
@@ -59,6 +61,7 @@ def email_send(*, request, api_key_prefix, idempotency_key=None):
     cannot be reached the email is withdrawn and EnqueueFailed raised."""
     accepted = email_accept(request=request, api_key_prefix=api_key_prefix, idempotency_key=idempotency_key)
     email_id = accepted.body["id"]
+    log_context_add(email_id=email_id)
     if accepted.replayed:
         # A crash between storing and enqueuing leaves the email queued with no
         # message; the client's retry puts it on the outbox. An extra message
@@ -71,6 +74,7 @@ def email_send(*, request, api_key_prefix, idempotency_key=None):
         if _withdraw(accepted):
             raise EnqueueFailed("The outbox queue is unavailable; nothing was accepted. Retry later.") from err
         # The message did arrive (only its answer was lost): the worker has the email.
+    metric_count("Accepted")
     return accepted
 
 
@@ -327,6 +331,9 @@ def email_deliver(*, email_id, request=None):
     if _quota_used_up():
         return _defer(email_id, expect_statuses=model.CLAIMABLE,
                       reason="The account's 24-hour SES sending quota is used up.")
+    paused = reputation.sending_paused()
+    if paused:
+        return _hold(email_id, reason=paused)
     email = None
     if request is None:
         email = email_get(email_id)
@@ -445,10 +452,30 @@ def _quota_used_up():
         return False  # cannot tell: SES itself will refuse if it is, and the email is deferred then
 
 
-def _defer(email_id, *, reason, claim_id=None, expect_statuses=None, refund=False, companions=None):
-    """Put the email aside until the 24-hour quota frees up: status `deferred`,
-    back on the outbox after EMAILHUB_QUOTA_RETRY_SECONDS, the attempt (if one
-    was claimed) given back."""
+def _hold(email_id, *, reason):
+    """Sending is paused (emailhub/reputation.py): defer the email like a
+    used-up quota does, no attempt used. An email already waiting for the
+    same reason goes back on the outbox without another timeline entry, so a
+    pause of days does not grow its item by one entry every 15 minutes."""
+    email = email_get(email_id)
+    if email is None or email["status"] not in model.CLAIMABLE:
+        return _not_claimable(email_id, email)
+    if email["status"] == model.DEFERRED and (email.get("last_error") or {}).get("code") == PAUSED_CODE:
+        outbox_enqueue(email_id=email_id, delay_seconds=min(900, settings.EMAILHUB_QUOTA_RETRY_SECONDS))
+        metric_count("Deferred")
+        return "deferred"
+    return _defer(email_id, expect_statuses=model.CLAIMABLE, reason=reason, code=PAUSED_CODE,
+                  companions=email.get("companions", ()))
+
+
+PAUSED_CODE = "sending_paused"
+
+
+def _defer(email_id, *, reason, claim_id=None, expect_statuses=None, refund=False, companions=None,
+           code="quota_exhausted"):
+    """Put the email aside until the 24-hour quota frees up (or sending
+    resumes): status `deferred`, back on the outbox after
+    EMAILHUB_QUOTA_RETRY_SECONDS, the attempt (if one was claimed) given back."""
     moment = model.now()
     delay = min(900, settings.EMAILHUB_QUOTA_RETRY_SECONDS)
     try:
@@ -456,7 +483,7 @@ def _defer(email_id, *, reason, claim_id=None, expect_statuses=None, refund=Fals
             email_id, to_status=model.DEFERRED, claim_id=claim_id, expect_statuses=expect_statuses,
             moment=moment, increments={"attempts": -1} if refund else None,
             events=[event("deferred", moment, reason=reason, retry_in_seconds=delay)],
-            set_attrs={"last_error": {"code": "quota_exhausted", "message": reason, "kind": ses.QUOTA,
+            set_attrs={"last_error": {"code": code, "message": reason, "kind": ses.QUOTA,
                                       "at": model.iso(moment)},
                        "next_attempt_at": model.iso(moment + timedelta(seconds=delay))},
             remove_attrs=("claim_id", "lease_until"), companions=companions,
@@ -464,6 +491,7 @@ def _defer(email_id, *, reason, claim_id=None, expect_statuses=None, refund=Fals
     except ConditionFailed:
         return _not_claimable(email_id)
     outbox_enqueue(email_id=email_id, delay_seconds=delay)
+    metric_count("Deferred")
     return "deferred"
 
 
@@ -500,6 +528,7 @@ def _retry(email, claim_id, err, attempt, expect_statuses=None):
     # If this enqueue fails the exception makes SQS redeliver the current
     # message, which finds the email `retrying` and claims it again.
     outbox_enqueue(email_id=email["id"], delay_seconds=delay)
+    metric_count("Retried")
     if not any(e.get("type") == "attempt_failed" for e in email.get("events") or ()):
         stats_record(outcome=model.RETRYING, moment=moment)  # an email, not each of its retries
     return "retrying"

@@ -12,6 +12,7 @@ from emailhub import model
 from emailhub.aws import dynamodb
 from emailhub.emails import email_get, email_status_changed, email_write_with_companions, event
 from emailhub.errors import ConditionFailed, EmailhubError
+from emailhub.reputation import bounce_domains_record
 from emailhub.selectors import email_by_ses_message_id
 from emailhub.stats import DELIVERY_OUTCOMES, stats_move
 from emailhub.suppression import suppression_add
@@ -135,7 +136,10 @@ def ses_event_record(*, ses_event, dedupe_id):
         # again (adding is idempotent), never a recorded bounce unsuppressed.
         for address, reason in suppress:
             suppression_add(address=address, reason=reason, source_email_id=email["id"])
-    return _apply(email, dedupe_id, timeline_type, details, status)
+    outcome, moved = _apply(email, dedupe_id, timeline_type, details, status)
+    if moved == model.BOUNCED:  # where it bounced, for the overview: once per email, after what protects
+        bounce_domains_record(addresses=details.get("recipients") or ())
+    return outcome
 
 
 # The timeline event that moves an email into each delivery outcome.
@@ -165,12 +169,13 @@ def _park(email_id):
 
 def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
     """Append the event and move the status, atomically and at most once per
-    event: the condition checks both the dedupe id and the status seen."""
+    event: the condition checks both the dedupe id and the status seen.
+    Returns ("recorded" | "duplicate", the status moved to or None)."""
     for _ in range(tries):
         if dedupe_id in (email.get("event_ids") or set()):
             if email["status"] == model.FAILED and not email.get("dlq_message_id"):
                 _park(email["id"])  # recorded before, but its park was interrupted
-            return "duplicate"
+            return "duplicate", None
         moment = model.now()
         status = _moves_to(email["status"], wanted)
         names = {"#events": "events", "#status": "status"}
@@ -211,5 +216,5 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
             stats_move(outcome=status, previous=email["status"], previous_moment=_reached_at(email), moment=moment)
         if status == model.FAILED:
             _park(email["id"])
-        return "recorded"
+        return "recorded", status
     raise EmailhubError(f"Email {email['id']} kept changing while recording a {timeline_type} event.")

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "emailhub.middleware.RequestLogMiddleware",  # first: it times and logs everything below it
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -151,12 +152,25 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# One JSON object per line (emailhub/logs.py). The metrics logger writes
+# CloudWatch Embedded Metric Format lines as they are (emailhub/metrics.py).
+# Neither propagates: Lambda's root handler would write each line twice.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"emailhub": {"handlers": ["console"], "level": env("EMAILHUB_LOG_LEVEL", "INFO")}},
+    "formatters": {"json": {"()": "emailhub.logs.JsonFormatter"}, "raw": {"format": "%(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json"},
+                 "emf": {"class": "logging.StreamHandler", "formatter": "raw", "stream": "ext://sys.stdout"}},
+    "loggers": {
+        "emailhub": {"handlers": ["console"], "level": env("EMAILHUB_LOG_LEVEL", "INFO"), "propagate": False},
+        "dashboard": {"handlers": ["console"], "level": env("EMAILHUB_LOG_LEVEL", "INFO"), "propagate": False},
+        "emailhub.metrics": {"handlers": ["emf"], "level": "INFO", "propagate": False},
+    },
 }
+# Write the CloudWatch EMF metric lines (on in Lambda; locally they would only crowd the terminal).
+EMAILHUB_METRICS = env_bool("EMAILHUB_METRICS", PRODUCTION)
+# "masked" (a***@example.com) or "full": how addresses appear in logs at INFO and above.
+EMAILHUB_LOG_ADDRESSES = env("EMAILHUB_LOG_ADDRESSES", "masked")
 
 # --- AWS names -------------------------------------------------------------
 EMAILHUB_TABLE = env("EMAILHUB_TABLE", "emailhub")
@@ -223,6 +237,20 @@ EMAILHUB_WEBHOOK_DISABLE_AFTER_HOURS = env_int("EMAILHUB_WEBHOOK_DISABLE_AFTER_H
 EMAILHUB_WEBHOOK_CACHE_SECONDS = env_int("EMAILHUB_WEBHOOK_CACHE_SECONDS", 5)
 # A rotated secret keeps signing (beside the new one) for this long.
 EMAILHUB_WEBHOOK_SECRET_OVERLAP_HOURS = env_int("EMAILHUB_WEBHOOK_SECRET_OVERLAP_HOURS", 24)
+
+# Reputation guard: sending pauses by itself when the bounce or complaint
+# rate over SES's window (EMAILHUB_REPUTATION_WINDOW_HOURS) passes these
+# percentages, once at least EMAILHUB_GUARD_MIN_SENT emails were sent in it.
+EMAILHUB_BOUNCE_GUARD = float(env("EMAILHUB_BOUNCE_GUARD", "4"))
+EMAILHUB_COMPLAINT_GUARD = float(env("EMAILHUB_COMPLAINT_GUARD", "0.08"))
+EMAILHUB_GUARD_MIN_SENT = env_int("EMAILHUB_GUARD_MIN_SENT", 500)
+EMAILHUB_REPUTATION_WINDOW_HOURS = env_int("EMAILHUB_REPUTATION_WINDOW_HOURS", 7 * 24)
+# Alarm (bootstrap_aws --stage): the outbox's oldest message older than this.
+EMAILHUB_ALARM_OUTBOX_AGE_SECONDS = env_int("EMAILHUB_ALARM_OUTBOX_AGE_SECONDS", 1800)
+# An operator's "resume sending" holds this long, even with a rate still past its guard.
+EMAILHUB_GUARD_RESUME_HOURS = env_int("EMAILHUB_GUARD_RESUME_HOURS", 24)
+# How long a worker trusts the guard's last reading before reading the counters again.
+EMAILHUB_GUARD_CACHE_SECONDS = env_int("EMAILHUB_GUARD_CACHE_SECONDS", 60)
 # Crash drills only (emailhub/faults.py): the worker step at which the process
 # kills itself. Never honoured in production.
 EMAILHUB_FAULT_POINT = "" if PRODUCTION else env("EMAILHUB_FAULT_POINT", "")

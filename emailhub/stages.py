@@ -18,6 +18,9 @@ RESOURCE_SETTINGS = (
     "EMAILHUB_STATIC_BUCKET", "EMAILHUB_SES_CONFIGURATION_SET", "EMAILHUB_DEFAULT_FROM",
     "EMAILHUB_SECRETS_ID",
 )
+# The stage's settings the alarms read (bootstrap_aws --stage), with their types.
+ALARM_SETTINGS = {"EMAILHUB_BOUNCE_GUARD": float, "EMAILHUB_COMPLAINT_GUARD": float, "EMAILHUB_GUARD_MIN_SENT": int,
+                  "EMAILHUB_ALARM_OUTBOX_AGE_SECONDS": int}
 
 
 def stage_config(stage, path=None):
@@ -45,6 +48,7 @@ def stage_settings(stage, *, endpoint_url=None, path=None):
     config = stage_config(stage, path)
     variables = config.get("environment_variables", {})
     overrides = {name: variables[name] for name in RESOURCE_SETTINGS if variables.get(name)}
+    overrides.update({name: kind(variables[name]) for name, kind in ALARM_SETTINGS.items() if variables.get(name)})
     overrides["AWS_REGION"] = config.get("aws_region", settings.AWS_REGION)
     overrides["AWS_ENDPOINT_URL"] = endpoint_url or None
     overrides["EMAILHUB_ZAPPA_BUCKET"] = config.get("s3_bucket")

@@ -27,6 +27,7 @@ from datetime import timedelta
 from emailhub import model
 from emailhub.aws import dynamodb
 from emailhub.errors import EmailhubError
+from emailhub.metrics import metric_count
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +46,16 @@ CHART_OUTCOMES = (model.SENT, model.FAILED)
 DELIVERY_OUTCOMES = (model.DELIVERED, model.BOUNCED, model.COMPLAINED)
 
 
+# The outcomes also written as EMF metrics (emailhub/metrics.py), by name.
+METRICS = {model.SENT: "Sent", model.FAILED: "Failed", model.DELIVERED: "Delivered", model.BOUNCED: "Bounced",
+           model.COMPLAINED: "Complained"}
+
+
 def stats_record(*, outcome, moment=None, amount=1):
     """Count one outcome in its hour. Never raises: a lost count must not fail a send."""
     hour = (moment or model.now()).strftime("%Y-%m-%dT%H")
+    if amount > 0 and outcome in METRICS:
+        metric_count(METRICS[outcome], amount)
     try:
         dynamodb.update(*stats_key(hour), expression="ADD #outcome :one",
                         names={"#outcome": outcome}, values={":one": amount})
@@ -90,4 +98,5 @@ def stats_overview(*, moment=None):
         "last_7d": total(hours),
         "chart_outcomes": CHART_OUTCOMES,
         "hourly": [(hour, {o: by_hour[hour][o] for o in CHART_OUTCOMES}) for hour in hours[-24:]],
+        "by_hour": by_hour,  # the reputation guard's window reads the same hours
     }

@@ -53,10 +53,13 @@ def emails_stuck(*, limit=100):
             stuck.append(Stuck(email, f"still {status} {settings.EMAILHUB_STUCK_QUEUED_MINUTES}+ minutes after it was accepted"))
         if len(stuck) >= limit:
             return stuck
-    # A deferred email waits for the 24-hour quota window to move: stuck only past a day.
+    # A deferred email waits for the 24-hour quota window to move, or for paused
+    # sending to resume (emailhub/reputation.py): stuck only past a day.
     deferred_cutoff = moment - timedelta(days=1, minutes=settings.EMAILHUB_STUCK_QUEUED_MINUTES)
     for email in _older_than(model.DEFERRED, deferred_cutoff, limit - len(stuck)):
-        stuck.append(Stuck(email, "deferred for the daily quota for more than a day"))
+        waiting = ("sending to resume" if (email.get("last_error") or {}).get("code") == "sending_paused"
+                   else "the daily quota")
+        stuck.append(Stuck(email, f"deferred for more than a day, waiting for {waiting}"))
     if len(stuck) >= limit:
         return stuck
     if settings.EMAILHUB_STUCK_SENT_HOURS:

@@ -1,13 +1,18 @@
 """Lambda entry points for SQS events: parse records, call services, no logic.
 
-`outbox_handler` is what the outbox queue's event source invokes and
-`events_handler` the SES events queue's, `webhooks_handler` the webhooks
-queue's; the local runner's pollers call `process_outbox_records` /
-`process_event_records` / `process_webhook_records` with the same record shape."""
+`outbox_handler` is what the outbox queue's event source invokes,
+`events_handler` the SES events queue's and `webhooks_handler` the webhooks
+queue's. Each takes batches and answers with the records to retry
+(emailhub/batches.py); the local runner's pollers hand their batches to
+these same handlers. `process_outbox_records` / `process_event_records` /
+`process_webhook_records` take bare records and return the ids to retry."""
 
 import json
 import logging
 import os
+
+from emailhub.batches import Malformed, sqs_batch_handle
+from emailhub.logs import log_context_add
 
 logger = logging.getLogger(__name__)
 
@@ -23,35 +28,11 @@ def _django():
         django.setup()
 
 
-class BatchFailed(Exception):
-    """Raised so SQS delivers the batch again; records already done are
-    skipped by the services' conditional writes."""
-
-
-def _process(records, parse, handle, later=None):
-    """Run `handle(parse(body))` per record; returns the messageIds to try
-    again (after `later(record, error)`, when given, for a project error).
-    A body `parse` cannot read is dropped (logged): retrying cannot fix it."""
-    from emailhub.errors import EmailhubError
-
-    retry = []
-    for record in records:
-        try:
-            parsed = parse(record["body"])
-        except (ValueError, KeyError, TypeError):
-            logger.error("Dropping malformed message %s", record.get("messageId"))
-            continue
-        try:
-            logger.info("%s: %s", record.get("messageId"), handle(parsed))
-        except EmailhubError as err:
-            logger.warning("%s: will retry the message (%s: %s)", record.get("messageId"), err.code, err.message)
-            retry.append(record["messageId"])
-            if later:
-                later(record, err)
-        except Exception:
-            logger.exception("%s: unexpected error, message left for redelivery", record.get("messageId"))
-            retry.append(record["messageId"])
-    return retry
+def _parsed(parse, body):
+    try:
+        return parse(body)
+    except (ValueError, KeyError, TypeError) as err:
+        raise Malformed(f"{type(err).__name__}: {err}") from err
 
 
 def _outbox_parse(body):
@@ -59,25 +40,22 @@ def _outbox_parse(body):
     return message["email_id"], message.get("request")
 
 
-def _deliver(parsed):
+def deliver_one(record):
+    """One outbox record: send its email (or find it already handled)."""
     from emailhub.services import email_deliver
 
-    email_id, request = parsed
-    return f"email {email_id}: {email_deliver(email_id=email_id, request=request)}"
+    email_id, request = _parsed(_outbox_parse, record["body"])
+    log_context_add(email_id=email_id)
+    return email_deliver(email_id=email_id, request=request)
 
 
-def _events_parse(body):
-    from emailhub.ses_events import notification_parse
+def record_event_one(record):
+    """One events-queue record: put the SES event on its email's timeline."""
+    from emailhub.ses_events import notification_parse, ses_event_record
 
-    return notification_parse(body)
-
-
-def _record_event(parsed):
-    from emailhub.ses_events import ses_event_record
-
-    dedupe_id, ses_event = parsed
+    dedupe_id, ses_event = _parsed(notification_parse, record["body"])
     kind = ses_event.get("eventType") or ses_event.get("notificationType")
-    return f"SES {kind}: {ses_event_record(ses_event=ses_event, dedupe_id=dedupe_id)}"
+    return f"{ses_event_record(ses_event=ses_event, dedupe_id=dedupe_id)}: SES {kind}"
 
 
 def _event_later(record, error):
@@ -87,66 +65,70 @@ def _event_later(record, error):
                       receive_count=int(record.get("attributes", {}).get("ApproximateReceiveCount", 1)))
 
 
-def process_outbox_records(records):
-    """Deliver each record's email; returns the messageIds to try again."""
-    _django()
-    return _process(records, _outbox_parse, _deliver)
-
-
-def process_event_records(records):
-    """Record each SES event; returns the messageIds to try again."""
-    _django()
-    return _process(records, _events_parse, _record_event, later=_event_later)
-
-
 def _webhook_parse(body):
     message = json.loads(body)
     return message["endpoint_id"], message["event"]
 
 
-def _webhook_handle(record):
-    def handle(parsed):
-        from emailhub.webhooks.delivery import webhook_deliver
+def deliver_webhook_one(record):
+    """One webhooks-queue record: POST its event to its endpoint. A failed
+    POST raises, and comes back on its retry schedule (the delivery set the
+    message's visibility)."""
+    from emailhub.webhooks.delivery import webhook_deliver
 
-        endpoint_id, event = parsed
-        outcome = webhook_deliver(endpoint_id=endpoint_id, event=event, receipt_handle=record.get("receiptHandle"),
-                                  receive_count=int(record.get("attributes", {}).get("ApproximateReceiveCount", 1)))
-        return f"webhook {event.get('id')} -> {endpoint_id}: {outcome}"
+    endpoint_id, event = _parsed(_webhook_parse, record["body"])
+    log_context_add(email_id=(event.get("data") or {}).get("email_id"))
+    outcome = webhook_deliver(endpoint_id=endpoint_id, event=event, receipt_handle=record.get("receiptHandle"),
+                              receive_count=int(record.get("attributes", {}).get("ApproximateReceiveCount", 1)))
+    return f"webhook {event.get('id')} -> {endpoint_id}: {outcome}"
 
-    return handle
 
-
-def process_webhook_records(records):
-    """Deliver each record's webhook event; returns the messageIds to try
-    again (a failed POST comes back on its retry schedule). Events whose
-    enqueue failed earlier (parked as unsent) are put on the queue again first."""
-    _django()
+def _flush_unsent_webhooks():
+    """Events whose enqueue failed earlier (parked as unsent) go on the queue again first."""
     from emailhub.webhooks.enqueue import webhooks_unsent_flush_due
 
     try:
         webhooks_unsent_flush_due()
     except Exception:  # noqa: BLE001 - the batch in hand still gets delivered
         logger.exception("Could not look for unsent webhook events")
-    retry = []
-    for record in records:
-        retry += _process([record], _webhook_parse, _webhook_handle(record))
-    return retry
 
 
-def _handler(process, event):
-    retry = process(event.get("Records", []))
-    if retry:
-        raise BatchFailed(f"{len(retry)} message(s) to retry: {', '.join(retry)}")
-    return {"batchItemFailures": []}
+def _failed_ids(answer):
+    return [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
+
+
+def process_outbox_records(records, context=None):
+    """Deliver each record's email; returns the messageIds to try again."""
+    _django()
+    return _failed_ids(sqs_batch_handle(records, deliver_one, worker="outbox", context=context))
+
+
+def process_event_records(records, context=None):
+    """Record each SES event; returns the messageIds to try again."""
+    _django()
+    return _failed_ids(sqs_batch_handle(records, record_event_one, worker="events", context=context,
+                                        on_retry=_event_later))
 
 
 def outbox_handler(event, context=None):
-    return _handler(process_outbox_records, event)
+    _django()
+    return sqs_batch_handle(event.get("Records", []), deliver_one, worker="outbox", context=context)
 
 
 def events_handler(event, context=None):
-    return _handler(process_event_records, event)
+    _django()
+    return sqs_batch_handle(event.get("Records", []), record_event_one, worker="events", context=context,
+                            on_retry=_event_later)
+
+
+def process_webhook_records(records, context=None):
+    """Deliver each record's webhook event; returns the messageIds to try again."""
+    _django()
+    _flush_unsent_webhooks()
+    return _failed_ids(sqs_batch_handle(records, deliver_webhook_one, worker="webhooks", context=context))
 
 
 def webhooks_handler(event, context=None):
-    return _handler(process_webhook_records, event)
+    _django()
+    _flush_unsent_webhooks()
+    return sqs_batch_handle(event.get("Records", []), deliver_webhook_one, worker="webhooks", context=context)

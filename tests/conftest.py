@@ -9,7 +9,7 @@ from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.exceptions import JsonRESTError
 
-from emailhub import apikeys, identities, pacing
+from emailhub import apikeys, identities, pacing, reputation
 from emailhub.aws import clients, sqs
 from emailhub.bootstrap import aws_resources_ensure
 from emailhub.local.emulator import make_dynamodb_atomic
@@ -57,6 +57,7 @@ def reset_caches():
     apikeys.cache_clear()
     identities.cache_clear()
     pacing.reset()
+    reputation.reset()
     accounts.cache_clear()
 
 

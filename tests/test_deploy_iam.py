@@ -16,7 +16,8 @@ from tests import aws_operations
 
 ROOT = Path(__file__).resolve().parent.parent
 # Actions IAM cannot scope to a resource.
-NO_RESOURCE_LEVEL = {"ses:GetSendQuota", "ses:ListEmailIdentities", "s3:ListAllMyBuckets", "sns:ListTopics"}
+NO_RESOURCE_LEVEL = {"ses:GetSendQuota", "ses:ListEmailIdentities", "s3:ListAllMyBuckets", "sns:ListTopics",
+                     "lambda:ListEventSourceMappings"}
 
 
 def _policy(path):

@@ -2,13 +2,17 @@
 commands a user runs, with the local stage (dev's settings, no touch, no
 keep-warm), run by the packaging virtualenv's Zappa. Nothing reaches AWS.
 moto lacks ListFunctionUrlConfigs, which `zappa update` calls: deploy/rehearse.py
-answers it in the rehearsal only (see its docstring)."""
+answers it in the rehearsal only (see its docstring). After each, the deploy
+step Zappa cannot do (`bootstrap_aws --stage local --after-deploy`) completes
+the SQS event sources: partial batch responses and a concurrency cap."""
 
+import io
 import json
 import subprocess
 
 import boto3
 import pytest
+from django.core.management import call_command
 
 from deploy import harness
 from deploy.package import ensure_venv, venv_python, zappa_env
@@ -32,6 +36,12 @@ def _normal(policy):
                    json.dumps(s.get("Condition"), sort_keys=True)) for s in policy["Statement"])
 
 
+def _after_deploy(endpoint):
+    out = io.StringIO()
+    call_command("bootstrap_aws", "--stage", STAGE, "--endpoint-url", endpoint, "--after-deploy", stdout=out)
+    return out.getvalue()
+
+
 def test_zappa_deploy_then_update_against_the_emulator(tmp_path):
     ensure_venv(quiet=True)
     with harness.emulator() as endpoint:
@@ -39,9 +49,12 @@ def test_zappa_deploy_then_update_against_the_emulator(tmp_path):
         deployed = _zappa("deploy", endpoint)
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
         assert "Deployment complete" in deployed.stdout, deployed.stdout[-2000:]
+        completed = _after_deploy(endpoint)
+        assert completed.count("updated (ReportBatchItemFailures") == 2, completed
         updated = _zappa("update", endpoint)
         assert updated.returncode == 0, updated.stdout[-3000:] + updated.stderr[-3000:]
         assert "Your updated Zappa deployment is live" in updated.stdout, updated.stdout[-2000:]
+        _after_deploy(endpoint)  # after every update too (README, Deploy)
 
         aws = {name: boto3.client(name, endpoint_url=endpoint, region_name="us-east-1",
                                   aws_access_key_id="testing", aws_secret_access_key="testing")
@@ -52,13 +65,16 @@ def test_zappa_deploy_then_update_against_the_emulator(tmp_path):
         versions = aws["lambda"].list_versions_by_function(FunctionName="emailhub-local")["Versions"]
         assert len([v for v in versions if v["Version"] != "$LATEST"]) >= 2  # deploy + update: a rollback target
 
-        mappings = aws["lambda"].list_event_source_mappings(
-            EventSourceArn="arn:aws:sqs:us-east-1:123456789012:emailhub-dev-outbox")["EventSourceMappings"]
-        assert len(mappings) == 1, deployed.stdout[-3000:] + deployed.stderr[-3000:]
-        [mapping] = mappings
-        assert mapping["FunctionArn"] == function["FunctionArn"]
-        assert mapping["EventSourceArn"] == "arn:aws:sqs:us-east-1:123456789012:emailhub-dev-outbox"
-        assert mapping["BatchSize"] == 1
+        for queue, batch, window, concurrency in (("emailhub-dev-outbox", 10, 1, 2), ("emailhub-dev-events", 100, 2, 5)):
+            arn = f"arn:aws:sqs:us-east-1:123456789012:{queue}"
+            mappings = aws["lambda"].list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]
+            assert len(mappings) == 1, deployed.stdout[-3000:] + deployed.stderr[-3000:]
+            [mapping] = mappings
+            assert mapping["FunctionArn"] == function["FunctionArn"]
+            assert mapping["EventSourceArn"] == arn
+            assert mapping["BatchSize"] == batch and mapping["MaximumBatchingWindowInSeconds"] == window
+            assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+            assert mapping["ScalingConfig"] == {"MaximumConcurrency": concurrency}
 
         role = function["Role"].rsplit("/", 1)[1]
         [name] = aws["iam"].list_role_policies(RoleName=role)["PolicyNames"]

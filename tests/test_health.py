@@ -5,7 +5,8 @@ def test_health_is_ok_when_everything_answers(client, aws):
     response = client.get("/health")
     assert response.status_code == 200
     checks = response.json()["checks"]
-    assert set(checks) == {"dynamodb", "outbox", "dead_letter_queue", "ses", "stuck_emails", "webhooks"}
+    assert set(checks) == {"dynamodb", "outbox", "dead_letter_queue", "ses", "stuck_emails", "webhooks", "reputation"}
+    assert checks["reputation"]["sending_paused"] is False and checks["reputation"]["sent"] == 0
     assert response.json()["status"] == "ok"
     assert all(check["ok"] for check in checks.values())
 

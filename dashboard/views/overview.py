@@ -3,16 +3,19 @@
 from django.conf import settings
 
 from dashboard.charts import COLORS, stacked_bars
+from dashboard.pages import RESUME_SENDING
 from emailhub.aws import ses
 from emailhub.dlq import dlq_depth, dlq_peek
 from emailhub.errors import EmailhubError
+from emailhub.reputation import reputation_read
 from emailhub.selectors import outbox_depth
 from emailhub.stats import stats_overview
 from emailhub.stuck import emails_stuck
 
 
-def overview_context():
+def overview_context(request=None):
     context = {"sandbox": settings.EMAILHUB_SES_SANDBOX, "colors": COLORS, "overview_errors": []}
+    stats = None
     try:
         stats = stats_overview()
         bars, labels, peak = stacked_bars(stats["hourly"], stats["chart_outcomes"])
@@ -20,6 +23,12 @@ def overview_context():
                        legend=[(s, COLORS.get(s, "#666")) for s in stats["chart_outcomes"]])
     except EmailhubError as err:
         context["overview_errors"].append(f"Counts unavailable: {err.message}")
+    try:
+        reputation = reputation_read(by_hour=stats["by_hour"] if stats else None, with_domains=True)
+        context.update(reputation=reputation, guard=reputation.as_dict(),
+                       can_resume=bool(request and request.user.has_perm(RESUME_SENDING)))
+    except EmailhubError as err:
+        context["overview_errors"].append(f"Sending reputation unavailable: {err.message}")
     try:
         depth = dlq_depth()
         sample = dlq_peek(limit=50)

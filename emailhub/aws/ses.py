@@ -4,11 +4,14 @@ Every SES failure leaves this module as a SendError whose `kind` comes from the
 explicit table below, so the worker never guesses what an error means.
 """
 
+import time
+
 from botocore.exceptions import ClientError, EndpointConnectionError
 from django.conf import settings
 
 from emailhub.aws.calls import call, error_code, error_message, is_server_error
 from emailhub.errors import AwsUnavailable, SendError
+from emailhub.metrics import metric_value
 
 TRANSIENT = "transient"  # retry with backoff
 PERMANENT = "permanent"  # fail and park: sending again cannot help
@@ -86,6 +89,7 @@ def send(*, sender, to, cc, bcc, reply_to, subject, text, html, tags, raw, confi
         refused = simulated_rejection([*to, *cc, *bcc])
         if refused:
             raise SendError(refused, code="MessageRejected", kind=SEND_ERROR_KINDS["MessageRejected"])
+    started = time.monotonic()
     try:
         message_id = call("sesv2", "send_email", **kwargs)["MessageId"]
     except ClientError as err:
@@ -99,6 +103,8 @@ def send(*, sender, to, cc, bcc, reply_to, subject, text, html, tags, raw, confi
         raise SendError(f"No answer from SES after the request was sent ({err.message}); it may or may not "
                         "have been sent. Check with the recipient before resending.",
                         code="outcome_unknown", kind=UNKNOWN) from err
+    finally:
+        metric_value("SesLatency", round((time.monotonic() - started) * 1000, 1))
     if settings.EMAILHUB_SES_EVENT_SIMULATOR:
         # Local mode only: publish the events real SES would (see local/ses_simulator.py).
         from emailhub.local.ses_simulator import simulate_events

@@ -1,5 +1,7 @@
 """Locally, threads play the part of Lambda's SQS event sources: each
-long-polls a queue and hands every batch to the same function the Lambda calls."""
+long-polls a queue and hands every batch (up to 10 records, like the
+deployed event sources) to the same handler the Lambda calls, then deletes
+what its batchItemFailures do not name."""
 
 import logging
 import os
@@ -16,7 +18,7 @@ from django.conf import settings  # noqa: E402
 
 from emailhub.aws import sqs  # noqa: E402
 from emailhub.errors import EmailhubError  # noqa: E402
-from emailhub.worker import process_event_records, process_outbox_records, process_webhook_records  # noqa: E402
+from emailhub.worker import events_handler, outbox_handler, webhooks_handler  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -32,13 +34,19 @@ def as_lambda_record(message):
     }
 
 
-def poll_once(*, queue=None, process=process_outbox_records, wait_seconds=1):
-    """Receive one batch, process it, delete what succeeded. Returns the count received."""
+# SQS's most messages per receive, and the outbox's batch size in zappa_settings.json.
+BATCH_SIZE = 10
+
+
+def poll_once(*, queue=None, handler=outbox_handler, wait_seconds=1):
+    """Receive one batch, hand it to `handler` as Lambda would, delete what
+    it did not report for retry. Returns the count received."""
     queue = queue or settings.EMAILHUB_OUTBOX_QUEUE
-    messages = sqs.receive(queue, max_messages=10, wait_seconds=wait_seconds)
+    messages = sqs.receive(queue, max_messages=BATCH_SIZE, wait_seconds=wait_seconds)
     if not messages:
         return 0
-    retry = set(process([as_lambda_record(m) for m in messages]))
+    answer = handler({"Records": [as_lambda_record(m) for m in messages]})
+    retry = {failure["itemIdentifier"] for failure in answer["batchItemFailures"]}
     done = [m["ReceiptHandle"] for m in messages if m["MessageId"] not in retry]
     if done:
         sqs.delete(queue, done)
@@ -46,12 +54,11 @@ def poll_once(*, queue=None, process=process_outbox_records, wait_seconds=1):
 
 
 def poll_events_once(*, wait_seconds=1):
-    return poll_once(queue=settings.EMAILHUB_EVENTS_QUEUE, process=process_event_records, wait_seconds=wait_seconds)
+    return poll_once(queue=settings.EMAILHUB_EVENTS_QUEUE, handler=events_handler, wait_seconds=wait_seconds)
 
 
 def poll_webhooks_once(*, wait_seconds=1):
-    return poll_once(queue=settings.EMAILHUB_WEBHOOKS_QUEUE, process=process_webhook_records,
-                     wait_seconds=wait_seconds)
+    return poll_once(queue=settings.EMAILHUB_WEBHOOKS_QUEUE, handler=webhooks_handler, wait_seconds=wait_seconds)
 
 
 class Poller(threading.Thread):

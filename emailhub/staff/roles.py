@@ -1,7 +1,7 @@
 """Roles are defined here, in code: each is a set of the dashboard's permissions.
 
 viewer   every page, no action
-operator + resend, discard, DLQ tidy, the suppression list, webhook replays
+operator + resend, discard, DLQ tidy, the suppression list, webhook replays, resume paused sending
 admin    + API keys, SES identities, staff accounts, webhook endpoints
 """
 
@@ -14,12 +14,13 @@ MANAGE_IDENTITIES = "dashboard.manage_identities"
 MANAGE_STAFF = "dashboard.manage_staff"
 MANAGE_WEBHOOKS = "dashboard.manage_webhooks"
 REPLAY_WEBHOOKS = "dashboard.replay_webhooks"
+RESUME_SENDING = "dashboard.resume_sending"
 
 VIEWER = "viewer"
 OPERATOR = "operator"
 ADMIN = "admin"
 
-_OPERATOR_PERMISSIONS = frozenset({RESEND, MANAGE_SUPPRESSION, REPLAY_WEBHOOKS})
+_OPERATOR_PERMISSIONS = frozenset({RESEND, MANAGE_SUPPRESSION, REPLAY_WEBHOOKS, RESUME_SENDING})
 ROLES = {
     VIEWER: frozenset(),
     OPERATOR: _OPERATOR_PERMISSIONS,
@@ -27,7 +28,7 @@ ROLES = {
 }
 ROLE_CHOICES = [
     (VIEWER, "viewer: every page, no action"),
-    (OPERATOR, "operator: + resend, discard, DLQ tidy, suppression list, webhook replays"),
+    (OPERATOR, "operator: + resend, discard, DLQ tidy, suppression list, webhook replays, resume sending"),
     (ADMIN, "admin: + API keys, identities, staff, webhook endpoints"),
 ]
 
