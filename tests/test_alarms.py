@@ -90,7 +90,7 @@ def test_after_deploy_sets_partial_batch_responses_and_concurrency(moto):
         _bootstrap("--after-deploy")
     _deploy_like_zappa(config)
     printed = _bootstrap("--after-deploy")
-    assert printed.count("updated (ReportBatchItemFailures") == 2
+    assert printed.count("updated (ReportBatchItemFailures") == 3  # outbox, events, webhooks
     for spec in config["events"]:
         [mapping] = _client("lambda").list_event_source_mappings(
             EventSourceArn=spec["event_source"]["arn"])["EventSourceMappings"]
@@ -98,7 +98,7 @@ def test_after_deploy_sets_partial_batch_responses_and_concurrency(moto):
         assert mapping["ScalingConfig"] == {"MaximumConcurrency": spec["event_source"]["maximum_concurrency"]}
         assert mapping["BatchSize"] == spec["event_source"]["batch_size"]
         assert mapping["MaximumBatchingWindowInSeconds"] == spec["event_source"]["batch_window"]
-    assert _bootstrap("--after-deploy").count(": exists") == 2  # nothing left to change
+    assert _bootstrap("--after-deploy").count(": exists") == 3  # nothing left to change
 
 
 @pytest.mark.parametrize("stage", ["dev", "production"])
