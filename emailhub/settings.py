@@ -204,6 +204,14 @@ EMAILHUB_RESEND_PAUSE_SECONDS = float(env("EMAILHUB_RESEND_PAUSE_SECONDS", "0.5"
 # An SES event for an email whose send is not recorded yet is tried again after
 # about this long (doubling per receive, at most 60 s), not the queue's timeout.
 EMAILHUB_EVENT_RETRY_SECONDS = env_int("EMAILHUB_EVENT_RETRY_SECONDS", 2)
+# POST /emails/batch takes at most this many emails (its body is bounded by
+# EMAILHUB_MAX_REQUEST_BYTES like any request's).
+EMAILHUB_MAX_BATCH = env_int("EMAILHUB_MAX_BATCH", 100)
+# send_at may be at most this many days ahead.
+EMAILHUB_MAX_SCHEDULE_DAYS = env_int("EMAILHUB_MAX_SCHEDULE_DAYS", 30)
+# The scheduler's tick looks back at most this many minute buckets (after an
+# outage it catches up this many minutes per tick).
+EMAILHUB_SCHEDULER_CATCH_UP_MINUTES = env_int("EMAILHUB_SCHEDULER_CATCH_UP_MINUTES", 60)
 # Crash drills only (emailhub/faults.py): the worker step at which the process
 # kills itself. Never honoured in production.
 EMAILHUB_FAULT_POINT = "" if PRODUCTION else env("EMAILHUB_FAULT_POINT", "")
