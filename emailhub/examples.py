@@ -65,7 +65,7 @@ CANCEL_EMAIL = {
     200: {**_SCHEDULED, "status": "canceled",
           "events": [{"at": AT, "type": "accepted"}, {"at": AT, "type": "canceled", "by": "api key eh_live_ab12"}]},
     404: _error("not_found", f"No email with id {EMAIL_ID!r}."),
-    409: {"error": {"code": "not_cancelable", "field": None, "status": "sending",
+    409: {"error": {"code": "not_cancelable", "field": None, "email_status": "sending",
                     "message": "This email can no longer be canceled: A worker is sending it right now. Only a "
                     "scheduled email, or a queued one no worker has taken up yet, can be canceled."}},
 }
@@ -78,7 +78,7 @@ RESCHEDULE_EMAIL = {
                       "previous": SEND_AT_UTC}]},
     400: _error("send_at_too_far", "send_at is more than 30 days ahead (EMAILHUB_MAX_SCHEDULE_DAYS).", "send_at"),
     404: _error("not_found", f"No email with id {EMAIL_ID!r}."),
-    409: {"error": {"code": "not_reschedulable", "field": None, "status": "sent",
+    409: {"error": {"code": "not_reschedulable", "field": None, "email_status": "sent",
                     "message": "This email can no longer be rescheduled: It is already sent. Only a scheduled "
                     "email, or a queued one no worker has taken up yet, can be rescheduled."}},
 }

@@ -180,7 +180,7 @@ def _emailhub_error(request, exc):
     if isinstance(exc, InvalidSchedule):
         return error_response(400, exc.code, exc.message, exc.field)
     if isinstance(exc, StatusConflict):
-        return error_response(409, exc.code, exc.message, status=exc.status)
+        return error_response(409, exc.code, exc.message, email_status=exc.status)
     if isinstance(exc, TooLarge):
         return error_response(413, exc.code, exc.message)
     if isinstance(exc, (EnqueueFailed, AwsUnavailable)):
