@@ -1,7 +1,8 @@
 """Lambda entry points for SQS events: parse records, call services, no logic.
 
-`outbox_handler` is what the outbox queue's event source invokes and
-`events_handler` the SES events queue's; the local runner's pollers call
+`outbox_handler` is what the outbox queue's event source invokes,
+`events_handler` the SES events queue's and `scheduler_handler` the
+every-minute schedule rule's; the local runner's pollers call
 `process_outbox_records` / `process_event_records` with the same record shape."""
 
 import json
@@ -111,3 +112,12 @@ def outbox_handler(event, context=None):
 
 def events_handler(event, context=None):
     return _handler(process_event_records, event)
+
+
+def scheduler_handler(event=None, context=None):
+    """The every-minute rule (zappa_settings.json `events`): hand due scheduled emails to the outbox."""
+    _django()
+    from emailhub.scheduling.ticks import scheduler_tick
+
+    report = scheduler_tick()
+    return {"enqueued": len(report.enqueued), "expired": len(report.expired), "busy": report.busy}
