@@ -249,3 +249,30 @@ def test_a_retried_scheduled_request_replays_after_its_send_at_passed(send, veri
 def test_cancel_and_reschedule_of_an_unknown_email_are_404(api, aws):
     assert api("post", "/emails/nope/cancel").status_code == 404
     assert api("patch", "/emails/nope", {"send_at": "2030-01-01T00:00:00Z"}).status_code == 404
+
+
+def test_a_failed_scheduled_email_resent_by_staff_goes_now(send, verified, clock, ses_failures):
+    from emailhub.resends import emails_resend
+
+    ses_failures("MessageRejected")
+    accepted = send(message(send_at=at(clock, minutes=2), expires_at=at(clock, minutes=3))).json()
+    clock.advance(timedelta(minutes=2))
+    drain_outbox()
+    assert email_get(accepted["id"])["status"] == "failed"
+    clock.advance(timedelta(hours=1))  # its send_at and expires_at are long past
+    [result] = emails_resend(email_ids=[accepted["id"]], actor="staff", pause_seconds=0)
+    assert result.outcome == "resent", result
+    drain_outbox()
+    assert len(ses_sent()) == 1 and email_get(result.child_id)["status"] == "sent"
+
+
+def test_a_backlog_bigger_than_a_tick_is_finished_by_the_next_ticks(send, verified, clock, monkeypatch):
+    from emailhub.scheduling import ticks
+
+    monkeypatch.setattr(ticks, "MAX_PER_TICK", 2)
+    ids = [send(message(send_at=at(clock, minutes=20, seconds=i))).json()["id"] for i in range(5)]
+    clock.advance(timedelta(minutes=30))
+    handed = [len(scheduler_tick().enqueued) for _ in range(3)]
+    assert handed == [2, 2, 1]
+    drain_outbox()
+    assert len(ses_sent()) == 5 and {email_get(i)["status"] for i in ids} == {"sent"}

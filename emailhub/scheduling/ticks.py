@@ -35,6 +35,10 @@ TICK_KEY = ("SCHEDULER", "TICK")
 # Emails due within this much of the tick are enqueued with the delay left:
 # the next tick may come up to a minute later.
 LOOKAHEAD = timedelta(seconds=60)
+# At most this many emails handed off per tick (one UpdateItem each), so a
+# tick after an outage ends well inside the function's timeout; the rest wait
+# for the next tick, which starts from the same buckets.
+MAX_PER_TICK = 500
 # A tick that has not finished in this long is taken to have died.
 LEASE_SECONDS = 120
 
@@ -60,13 +64,15 @@ def scheduler_tick(*, moment=None):
         return report
     done = state.get("done_bucket")
     try:
+        due = []
         for bucket in _buckets(done, moment):
             report.buckets += 1
-            due = _due_in(bucket, moment + LOOKAHEAD)
-            report.items_read += len(due)
-            _hand_off(due, moment, report)
-        # The current minute is looked at again next time: a reschedule can still add to it.
-        done = model.schedule_bucket(moment - timedelta(minutes=1))
+            due += _due_in(bucket, moment + LOOKAHEAD)
+        report.items_read = len(due)
+        _hand_off(sorted(due, key=lambda e: e["send_at"])[:MAX_PER_TICK], moment, report)
+        if len(due) <= MAX_PER_TICK:
+            # The current minute is looked at again next time: a reschedule can still add to it.
+            done = model.schedule_bucket(moment - timedelta(minutes=1))
     finally:
         _lease_release(done)
     if report.enqueued or report.expired:
