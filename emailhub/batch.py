@@ -102,13 +102,13 @@ def emails_send_batch(*, entries, mode, api_key_prefix, idempotency_key=None, ba
     try:
         _write(emails, record)
     except ConditionFailed as err:
-        if record and 0 in err.failed_indexes:  # the same key, at the same moment
+        if record and 0 in err.failed_indexes:  # the same key, at the same moment: its record is the other's
             _withdraw(emails)
             return _replay_batch(record_key, batch_request)
-        _withdraw(emails)
+        _withdraw(emails, record_key=record_key)
         raise
     except EmailhubError:
-        _withdraw(emails)
+        _withdraw(emails, record_key=record_key)
         raise
     return _enqueue(emails, answer, keep_on_failure=bool(record_key))
 
@@ -183,10 +183,13 @@ def _commit(chunk, members):
         email.written = True
 
 
-def _withdraw(emails):
+def _withdraw(emails, *, record_key=None):
     """Undo the writes of a batch that could not be stored whole (nothing of
-    it is on the outbox yet): delete what was written, best effort."""
+    it is on the outbox yet): delete what was written and its idempotency
+    record (so a retry with the key starts afresh), best effort."""
     deletes = [("Delete", dynamodb.delete_args(pk, sk)) for e in emails if e.written for pk, sk in e.keys]
+    if record_key:
+        deletes.append(("Delete", dynamodb.delete_args(*record_key)))
     try:
         for start in range(0, len(deletes), TRANSACTION_ITEMS):
             dynamodb.transact(deletes[start:start + TRANSACTION_ITEMS])
@@ -211,11 +214,15 @@ def _enqueue(emails, answer, *, keep_on_failure):
     the client's retry with the key puts it on the outbox."""
     waiting = [(e, *_message(e)) for e in emails]
     waiting = [(e, body, delay) for e, body, delay in waiting if delay is not None]
-    try:
-        failed = set(sqs.send_batch(settings.EMAILHUB_OUTBOX_QUEUE, [body for _, body, _ in waiting],
-                                    delays=[delay for _, _, delay in waiting]))
-    except EmailhubError:
-        failed = set(range(len(waiting)))
+    failed = set()
+    for start in range(0, len(waiting), 10):  # a SendMessageBatch each, so one failing call loses only its ten
+        chunk = waiting[start:start + 10]
+        try:
+            refused = sqs.send_batch(settings.EMAILHUB_OUTBOX_QUEUE, [body for _, body, _ in chunk],
+                                     delays=[delay for _, _, delay in chunk])
+            failed |= {start + i for i in refused}
+        except EmailhubError:
+            failed |= set(range(start, start + len(chunk)))
     if not failed:
         return answer
     refused = [waiting[i][0] for i in sorted(failed)]

@@ -138,3 +138,70 @@ def test_a_batch_of_100_takes_few_aws_calls(batch, verified, dynamodb_calls):
     assert dynamodb_calls.count("transact_write_items") == 2
     assert dynamodb_calls.count("batch_get_item") == 1
     assert len(dynamodb_calls) == 3
+
+
+def _outbox_refuses(monkeypatch, *, after=0):
+    """SQS takes the first `after` SendMessageBatch calls, then is unreachable."""
+    from emailhub.aws import sqs
+    from emailhub.errors import AwsUnavailable
+
+    real, made = sqs._sqs, []
+
+    def failing(operation, **kwargs):
+        if operation == "send_message_batch":
+            made.append(1)
+            if len(made) > after:
+                raise AwsUnavailable("SQS send_message_batch: injected")
+        return real(operation, **kwargs)
+
+    monkeypatch.setattr(sqs, "_sqs", failing)
+    return lambda: monkeypatch.setattr(sqs, "_sqs", real)
+
+
+def test_outbox_down_with_a_key_is_a_503_and_the_retry_finishes_the_batch(batch, verified, monkeypatch):
+    body = {"emails": [message(subject=f"Order {i}") for i in range(15)]}
+    restore = _outbox_refuses(monkeypatch, after=1)  # 10 on the outbox, the last 5 not
+    failed = batch(body, idempotency_key="orders-9")
+    assert failed.status_code == 503 and failed["Retry-After"]
+    restore()
+    retried = batch(body, idempotency_key="orders-9")
+    assert retried.status_code == 202 and retried["Idempotent-Replayed"] == "true"
+    drain_outbox()
+    assert len(ses_sent()) == 15  # every email once, none twice
+    assert {email_get(e["id"])["status"] for e in retried.json()["data"]} == {"sent"}
+
+
+def test_outbox_down_without_a_key_withdraws_what_it_could_not_enqueue(batch, verified, monkeypatch):
+    _outbox_refuses(monkeypatch, after=1)
+    response = batch({"emails": [message(subject=f"Order {i}") for i in range(15)]})
+    assert response.status_code == 202
+    data = response.json()["data"]
+    assert [("id" in d) for d in data] == [True] * 10 + [False] * 5
+    assert {d["error"]["code"] for d in data[10:]} == {"queue_unavailable"}
+    drain_outbox()
+    assert len(ses_sent()) == 10
+
+
+def test_dynamodb_down_mid_batch_accepts_nothing_and_a_retry_starts_afresh(batch, verified, monkeypatch):
+    from emailhub.aws import dynamodb
+    from emailhub.errors import AwsUnavailable
+
+    real, made = dynamodb._dynamo, []
+
+    def second_transaction_fails(operation, **kwargs):
+        if operation == "transact_write_items" and any("Put" in i for i in kwargs["TransactItems"]):
+            made.append(1)
+            if len(made) == 2:
+                raise AwsUnavailable("DynamoDB transact_write_items: injected")
+        return real(operation, **kwargs)
+
+    monkeypatch.setattr(dynamodb, "_dynamo", second_transaction_fails)
+    body = {"emails": hundred()}
+    assert batch(body, idempotency_key="orders-10").status_code == 503
+    monkeypatch.setattr(dynamodb, "_dynamo", real)
+    drain_outbox()
+    assert ses_sent() == []
+    retried = batch(body, idempotency_key="orders-10")
+    assert retried.status_code == 202 and "Idempotent-Replayed" not in retried
+    drain_outbox()
+    assert len(ses_sent()) == 100
