@@ -7,7 +7,7 @@ import pytest
 from emailhub import identities, model
 from emailhub.emails import email_get
 from emailhub.suppression import suppression_add
-from tests.conftest import RECIPIENT, drain_outbox, message, queue_messages, ses_sent
+from tests.conftest import drain_outbox, message, queue_messages, ses_sent
 
 
 @pytest.fixture
