@@ -2,7 +2,7 @@
 """Benchmark of the dashboard's email log: DynamoDB reads per page at 1k and 100k emails.
 
 Fills the table with N emails of the project's real item shapes (built with
-emailhub.emails.email_item / recipient_items / tag_items, written with
+emailhub.emails.email_item / companion_items, written with
 BatchWriteItem; not measured), then opens log pages in the dashboard as a
 logged-in staff viewer (django.test.Client, GET /admin/emails/, size 50): the
 first page and page 2 by its "next" link, statuses, common and rare recipients,
@@ -25,7 +25,7 @@ take about 11 minutes; by default the script makes moto hand each index Query
 only the items of the partition it asks for (PartitionedItems below), which
 gives the same answers in about 5 minutes. --plain-moto turns that off.
 
-Usage: .venv/bin/python benchmarks/log_page_reads.py [--sizes 1000,100000] [--seed 7] [--plain-moto]
+Usage: .venv/bin/python benchmarks/log_page_reads.py [--sizes 1000,100000] [--shards 1,8] [--seed 7] [--plain-moto]
 """
 
 import argparse
@@ -57,7 +57,7 @@ from django.test import Client  # noqa: E402
 from emailhub import model  # noqa: E402
 from emailhub.aws import clients, dynamodb, sqs  # noqa: E402
 from emailhub.bootstrap import aws_resources_ensure  # noqa: E402
-from emailhub.emails import email_item, event, recipient_items, tag_items  # noqa: E402
+from emailhub.emails import companion_items, email_item, event  # noqa: E402
 from emailhub.payloads import payload_store  # noqa: E402
 from emailhub.services import _summary  # noqa: E402  (the summary exactly as email_accept builds it)
 from emailhub.staff.accounts import staff_create  # noqa: E402
@@ -284,8 +284,8 @@ def email_items(index, moment, rng, *, rare_recipient, rare_tag, rare_domain=Fal
     }
     expires_at = model.epoch(moment + timedelta(days=settings.EMAILHUB_RETENTION_DAYS))
     status = _pick(rng, STATUS_MIX)
-    small = recipient_items(email_id=email_id, moment=moment, addresses=[to], expires_at=expires_at, status=status)
-    small += tag_items(email_id=email_id, moment=moment, tags=tags, expires_at=expires_at, status=status)
+    small = companion_items(email_id=email_id, moment=moment, addresses=[to], tags=tags, expires_at=expires_at,
+                            status=status)
     item = email_item(
         email_id=email_id, moment=moment, summary=_summary(request), expires_at=expires_at,
         payload=payload_store(email_id=email_id, request=request),  # small: inline, no S3 call
@@ -303,7 +303,7 @@ def email_items(index, moment, rng, *, rare_recipient, rare_tag, rare_domain=Fal
         item["events"].append(event("failed", later, attempt=1, code=error["code"], message=error["message"],
                                     kind="permanent"))
     item["status"] = status
-    item["status_day"] = model.status_day(status, email_id)
+    item["email_status"] = model.sharded(status, email_id)
     return [item, *small], Email(status=status, to=to, tags=tags, day=model.email_created_day(email_id))
 
 
@@ -352,7 +352,10 @@ class Scenario:
         if self.params.get("status") and email.status != self.params["status"]:
             return False
         recipient = self.params.get("recipient")
-        if recipient and (not email.to.endswith(recipient) if recipient.startswith("@") else email.to != recipient):
+        if recipient and recipient.endswith("*"):
+            if not email.to.startswith(recipient[:-1]):
+                return False
+        elif recipient and (not email.to.endswith(recipient) if recipient.startswith("@") else email.to != recipient):
             return False
         if self.params.get("tag"):
             name, value = self.params["tag"].split("=", 1)
@@ -381,6 +384,13 @@ SCENARIOS = [
     Scenario("recipient + tag type=alert", {"recipient": COMMON_RECIPIENTS[0], "tag": "type=alert"}),
     Scenario("recipient + tag + status=failed",
              {"recipient": COMMON_RECIPIENTS[0], "tag": "type=alert", "status": model.FAILED}),
+    Scenario("recipient, rare + tag, rare", {"recipient": RARE_RECIPIENT, "tag": RARE_TAG_TEXT}),
+    Scenario("recipient domain + status=failed", {"recipient": "@example.com", "status": model.FAILED}),
+    Scenario("recipient domain + tag type=alert", {"recipient": "@example.com", "tag": "type=alert"}),
+    Scenario("recipient domain + tag + status=failed",
+             {"recipient": "@example.com", "tag": "type=alert", "status": model.FAILED}),
+    Scenario("address prefix, one common recipient", {"recipient": COMMON_RECIPIENTS[1][:11] + "*"}),
+    Scenario("address prefix, rare (3 emails)", {"recipient": RARE_RECIPIENT[:7] + "*"}),
 ]
 # The issue's target for every page: at most this many items read, in at most this many calls
 # (the session's GetItem included), and every match on the first page when fewer than a page match.
@@ -423,8 +433,10 @@ def open_page(http, url):
     return reads, len(ROW.findall(body)), (LOG_URL + html.unescape(found.group(1))) if found else None, elapsed
 
 
-def measure_size(count, seed):
-    """Fresh emulator, `count` emails, every scenario once. Returns ({scenario: Page}, fill seconds)."""
+def measure_size(count, seed, shards=1):
+    """Fresh emulator, `count` emails written with EMAILHUB_INDEX_SHARDS=`shards`,
+    every scenario once. Returns ({scenario: Page}, fill seconds)."""
+    settings.EMAILHUB_INDEX_SHARDS = shards
     rng = random.Random(seed)
     today = model.now().date()
     first_day = today - timedelta(days=DAYS - 1)
@@ -471,9 +483,14 @@ def measure_size(count, seed):
 
 # --- report --------------------------------------------------------------------
 
+def label(column):
+    size, shards = column
+    return f"{size:,}" + (f" ({shards} shards)" if shards > 1 else "")
+
+
 def verdict(results, sizes):
     """(same, costlier, cheaper) lists of scenario names, comparing the
-    smallest size with the largest."""
+    smallest size with the largest (unsharded)."""
     small, large = results[sizes[0]], results[sizes[-1]]
     same, costlier, cheaper = [], [], []
     for scenario in SCENARIOS:
@@ -487,8 +504,10 @@ def verdict(results, sizes):
     return same, costlier, cheaper
 
 
-def report(results, sizes, fills):
+def report(results, columns, fills):
+    sizes = [c for c in columns if c[1] == 1]  # the targets and the size comparison are unsharded
     name_width = max(len(s.name) for s in SCENARIOS)
+    columns_ = columns
     columns = [("ops", 8), ("returned", 8), ("evaluated", 9), ("shown", 16)]
     block = sum(w for _, w in columns) + 2 * (len(columns) - 1)
     print()
@@ -499,12 +518,12 @@ def report(results, sizes, fills):
           f"recipients, tag type=" + "/".join(f"{t} {share:.0%}" for t, share in TYPE_MIX)
           + f"; {RARE_COUNT} emails to {RARE_RECIPIENT}, {RARE_COUNT} tagged {'='.join(RARE_TAG)} at every size.")
     print()
-    print(f"{'':{name_width}}" + "".join(f" | {f'{size:,} emails':^{block}}" for size in sizes))
-    print(f"{'page':{name_width}}" + " | ".join([""] + ["  ".join(f"{c:>{w}}" for c, w in columns)] * len(sizes)))
-    print("-" * name_width + ("-+-" + "-" * block) * len(sizes))
+    print(f"{'':{name_width}}" + "".join(f" | {label(column) + ' emails':^{block}}" for column in columns_))
+    print(f"{'page':{name_width}}" + " | ".join([""] + ["  ".join(f"{c:>{w}}" for c, w in columns)] * len(columns_)))
+    print("-" * name_width + ("-+-" + "-" * block) * len(columns_))
     for scenario in SCENARIOS:
         cells = []
-        for size in sizes:
+        for size in columns_:
             page = results[size][scenario.name]
             values = [page.reads.ops_text(), f"{page.reads.returned:,}", f"{page.reads.evaluated:,}",
                       f"{page.shown} of {page.matching:,}"]
@@ -518,28 +537,28 @@ def report(results, sizes, fills):
     print()
     for scenario in SCENARIOS:
         parts = []
-        for size in sizes:
+        for size in columns_:
             page = results[size][scenario.name]
             q = page.reads.ops.get("Query", 0)
             detail = f"{page.reads.query_returned:,}/{page.reads.query_evaluated:,} returned/evaluated in {q} Q"
             if page.reads.fetched_items:
                 detail += f", {page.reads.fetched_items:,} by BG"
-            parts.append(f"{size:,}: {detail}, {page.elapsed * 1000:,.0f} ms")
+            parts.append(f"{label(size)}: {detail}, {page.elapsed * 1000:,.0f} ms")
         print(f"  {scenario.name:{name_width}}  " + "; ".join(parts))
     print("  (ms: wall time of the request, emulator included; for information only)")
-    print("  fill: " + "; ".join(f"{size:,} emails in {fills[size]:.1f} s" for size in sizes))
+    print("  fill: " + "; ".join(f"{label(size)} emails in {fills[size]:.1f} s" for size in columns_))
 
-    scans = {size: sum(p.reads.ops.get("Scan", 0) for p in results[size].values()) for size in sizes}
-    unprocessed = sum(p.reads.unprocessed for size in sizes for p in results[size].values())
+    scans = {size: sum(p.reads.ops.get("Scan", 0) for p in results[size].values()) for size in columns_}
+    unprocessed = sum(p.reads.unprocessed for size in columns_ for p in results[size].values())
     same, costlier, cheaper = verdict(results, sizes)
     print()
     if unprocessed:
         print(f"Note: BatchGetItem returned {unprocessed} unprocessed keys in all (retried by the code).")
-    for size in sizes:
+    for size in columns_:
         for scenario in SCENARIOS:
             page = results[size][scenario.name]
             if page.shown < min(PAGE_SIZE, page.matching):
-                print(f"SHORT PAGE at {size:,}: {scenario.name} shows {page.shown} of the {page.matching:,} "
+                print(f"SHORT PAGE at {label(size)}: {scenario.name} shows {page.shown} of the {page.matching:,} "
                       f"matching emails after {page.reads.ops_text()}"
                       + (" and offers 'next'" if page.next_url else " and offers no 'next'"))
     misses = []
@@ -550,7 +569,7 @@ def report(results, sizes, fills):
             if reads.list_items > TARGET_ITEMS or reads.list_calls > TARGET_CALLS or \
                     (page.matching <= PAGE_SIZE and page.shown < page.matching):
                 misses.append(scenario.name)
-                print(f"MISS at {size:,}: {scenario.name}: {reads.list_calls} calls, {reads.list_items:,} items "
+                print(f"MISS at {label(size)}: {scenario.name}: {reads.list_calls} calls, {reads.list_items:,} items "
                       f"read for the list, {page.shown} of {page.matching:,} shown (target <= {TARGET_ITEMS} items "
                       f"in <= {TARGET_CALLS} calls, every match on page 1 when fewer than a page)")
     print(f"Target met by {len(SCENARIOS) * len(sizes) - len(misses)} of {len(SCENARIOS) * len(sizes)} "
@@ -558,22 +577,29 @@ def report(results, sizes, fills):
           "and user's GetItems, the same on every page, are not counted).")
     for name in costlier:
         a, b = results[sizes[0]][name].reads, results[sizes[-1]][name].reads
-        print(f"COSTLIER at {sizes[-1]:,}: {name}: {a.ops_text()} -> {b.ops_text()}, "
+        print(f"COSTLIER at {label(sizes[-1])}: {name}: {a.ops_text()} -> {b.ops_text()}, "
               f"read for the list {a.list_items:,} -> {b.list_items:,}")
     for name in cheaper:
         a, b = results[sizes[0]][name].reads, results[sizes[-1]][name].reads
-        print(f"cheaper at {sizes[-1]:,}: {name}: {a.ops_text()} -> {b.ops_text()}, "
+        print(f"cheaper at {label(sizes[-1])}: {name}: {a.ops_text()} -> {b.ops_text()}, "
               f"read for the list {a.list_items:,} -> {b.list_items:,}")
     if costlier or cheaper:
         print("Why a page's reads can differ between sizes: benchmarks/README.md, \"What it shows today\".")
-    for size in sizes:
+    for column in columns_:
+        if column[1] > 1:
+            base = results[(column[0], 1)] if (column[0], 1) in results else None
+            print(f"With {column[1]} index shards at {column[0]:,} emails (information; the targets are for one): "
+                  + ", ".join(f"{name} {page.reads.ops_text()}"
+                              + (f" (1 shard: {base[name].reads.ops_text()})" if base else "")
+                              for name, page in list(results[column].items())[:4]) + ", ...")
+    for size in columns_:
         if scans[size]:
-            print(f"FAIL  {scans[size]} Scan(s) at {size:,} emails")
+            print(f"FAIL  {scans[size]} Scan(s) at {label(size)} emails")
     if len(sizes) > 1:
-        print(f"Same reads at {sizes[0]:,} and {sizes[-1]:,} emails for {len(same)} of {len(SCENARIOS)} pages"
+        print(f"Same reads at {label(sizes[0])} and {label(sizes[-1])} emails for {len(same)} of {len(SCENARIOS)} pages"
               + (f" ({', '.join(same)})" if same else "") + "; "
-              + (f"costlier at {sizes[-1]:,} for {len(costlier)}, " if costlier else "")
-              + (f"cheaper at {sizes[-1]:,} for {len(cheaper)}; " if cheaper else "")
+              + (f"costlier at {label(sizes[-1])} for {len(costlier)}, " if costlier else "")
+              + (f"cheaper at {label(sizes[-1])} for {len(cheaper)}; " if cheaper else "")
               + ("no Scan." if not any(scans.values()) else "Scans happened (see FAIL)."))
     else:
         print(f"One size only: nothing to compare; {'no Scan' if not any(scans.values()) else 'Scans happened'}.")
@@ -598,16 +624,20 @@ def main(argv=None):
     parser.add_argument("--plain-moto", action="store_true",
                         help="answer Queries with moto as it is (slow at 100,000: it sorts the whole table per "
                              "Query), to check the figures do not depend on the speed-up")
+    parser.add_argument("--shards", type=lambda text: [int(n) for n in text.split(",")], default=[1, 8],
+                        help="EMAILHUB_INDEX_SHARDS values to compare (default 1,8); those above 1 run at the "
+                             "first size only")
     args = parser.parse_args(argv)
     accelerator = None if args.plain_moto else PartitionedItems()
     if accelerator:
         accelerator.install()
     try:
         results, fills = {}, {}
-        for size in args.sizes:
-            print(f"Measuring {size:,} emails...", file=sys.stderr)
-            results[size], fills[size] = measure_size(size, args.seed)
-        ok = report(results, args.sizes, fills)
+        columns = [(size, 1) for size in args.sizes] + [(args.sizes[0], n) for n in args.shards if n > 1]
+        for column in columns:
+            print(f"Measuring {label(column)} emails...", file=sys.stderr)
+            results[column], fills[column] = measure_size(column[0], args.seed, shards=column[1])
+        ok = report(results, columns, fills)
     except PageError as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 1

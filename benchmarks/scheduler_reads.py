@@ -45,7 +45,7 @@ def scheduled_item(index, moment, send_at):
     email_id = model.new_email_id(moment)
     pk, sk = model.email_key(email_id)
     return {"pk": pk, "sk": sk, "id": email_id, "status": model.SCHEDULED,
-            "status_day": model.status_day(model.SCHEDULED, email_id), "created_at": model.iso(moment),
+            "email_status": model.sharded(model.SCHEDULED, email_id), "created_at": model.iso(moment),
             "send_at": model.iso(send_at), "schedule_bucket": model.schedule_bucket(send_at),
             "summary": {"sender": "no-reply@example.com", "to": [f"user{index}@example.com"], "subject": "Later"},
             "attempts": 0, "events": [], "companions": []}

@@ -11,6 +11,8 @@ from emailhub.selectors import LogFilter
 from emailhub.staff.roles import ROLE_CHOICES, VIEWER
 
 DOMAIN = re.compile(r"[^\s@]+\.[^\s@]+")
+# The start of an address: printable, no spaces or control characters, at most one @.
+PREFIX = re.compile(r"[^\s@*\x00-\x1f\x7f]+@?[^\s@*\x00-\x1f\x7f]*")
 PAGE_SIZES = [(25, "25"), (50, "50"), (100, "100"), (200, "200")]
 MAX_RANGE_DAYS = 92
 
@@ -28,7 +30,7 @@ class LogFilterForm(forms.Form):
 
     status = forms.ChoiceField(required=False, choices=[("", "any status")] + [(s, s) for s in model.STATUSES])
     recipient = forms.CharField(required=False, max_length=320,
-                                help_text="an address, or @domain for every recipient there")
+                                help_text="an address, @domain for every recipient there, or the start of addresses and * (ali*)")
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="from")
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="to")
     tag = forms.CharField(required=False, max_length=513, help_text="name=value")
@@ -43,6 +45,12 @@ class LogFilterForm(forms.Form):
             if not DOMAIN.fullmatch(domain):
                 raise forms.ValidationError("Write a domain as @example.com.")
             return "@" + domain
+        if value.endswith("*"):
+            prefix = value[:-1].lower()
+            if len(prefix) < model.PREFIX_LENGTH or not PREFIX.fullmatch(prefix):
+                raise forms.ValidationError(
+                    f"Write at least {model.PREFIX_LENGTH} characters of the address before the *, as ali*.")
+            return prefix + "*"
         try:
             return parse_mailbox(value).address.lower()
         except InvalidAddress as err:
@@ -73,8 +81,10 @@ class LogFilterForm(forms.Form):
         data = self.cleaned_data
         recipient = data["recipient"]
         domain = recipient[1:] if recipient and recipient.startswith("@") else None
+        prefix = recipient[:-1] if recipient and recipient.endswith("*") else None
         return LogFilter(date_from=data["date_from"], date_to=data["date_to"], status=data["status"] or None,
-                         recipient=None if domain else recipient, recipient_domain=domain, tag=data["tag"])
+                         recipient=None if domain or prefix else recipient, recipient_domain=domain,
+                         recipient_prefix=prefix, tag=data["tag"])
 
     def fingerprint_params(self):
         data = self.cleaned_data

@@ -29,7 +29,8 @@ EVENTS_VISIBILITY_SECONDS = OUTBOX_VISIBILITY_SECONDS
 def aws_resources_ensure():
     """Returns [(resource, "created" | "updated" | "exists" | detail)]."""
     results = [
-        (f"DynamoDB table {settings.EMAILHUB_TABLE}", dynamodb.table_ensure(model.table_spec(settings.EMAILHUB_TABLE))),
+        (f"DynamoDB table {settings.EMAILHUB_TABLE}", dynamodb.table_ensure(
+            model.table_spec(settings.EMAILHUB_TABLE), retired_indexes=model.RETIRED_INDEXES)),
         (f"SQS queue {settings.EMAILHUB_DLQ}", sqs.queue_ensure(settings.EMAILHUB_DLQ, {
             "MessageRetentionPeriod": str(DLQ_RETENTION),
             "MaximumMessageSize": str(MAX_MESSAGE_BYTES),

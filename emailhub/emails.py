@@ -32,7 +32,8 @@ def email_item(*, email_id, moment, summary, payload, api_key_prefix, idempotenc
         "sk": sk,
         "id": email_id,
         "status": status,
-        "status_day": model.status_day(status, email_id),
+        "email_status": model.sharded(status, email_id),
+        "log_index": model.LOG_INDEX_VERSION,
         "feed": model.email_feed(email_id),
         "created_at": model.iso(moment),
         "updated_at": model.iso(moment),
@@ -52,41 +53,47 @@ def email_item(*, email_id, moment, summary, payload, api_key_prefix, idempotenc
     return item
 
 
-def recipient_items(*, email_id, moment, addresses, expires_at, status=model.QUEUED):
-    """One small item per distinct recipient, for the recipient index and
-    (with the email's status) the match-status index. The first recipient of
-    each domain also carries the domain, for the recipient-domain index: one
-    entry per email and domain, however many of its recipients are there."""
-    items, domains = [], set()
-    for address in sorted({a.lower() for a in addresses}):
-        keys = {"rcpt": address}
-        if model.address_domain(address) not in domains:
-            domains.add(keys.setdefault("rcpt_domain", model.address_domain(address)))
-        items.append(_companion(email_id, moment, expires_at, status, model.recipient_sk(address), **keys))
+def companion_items(*, email_id, moment, addresses, tags, expires_at, status=model.QUEUED):
+    """Every small item of an email, for the log's indexes (see model):
+    one per distinct recipient, per recipient domain and per tag, and the
+    recipient×tag and domain×tag combinations (or, past
+    model.COMBINATIONS_PER_EMAIL, one wildcard per recipient and domain).
+    Each carries the email's status for the match-status index."""
+    addresses = sorted({a.lower() for a in addresses})
+    domains = sorted({model.address_domain(a) for a in addresses})
+    tags = sorted((tags or {}).items())
+    items = [_companion(email_id, moment, expires_at, status, model.recipient_sk(address), rcpt=address,
+                        **model.recipient_prefix_keys(address, moment))
+             for address in addresses]
+    items += [_companion(email_id, moment, expires_at, status, model.domain_sk(domain), rcpt_domain=domain)
+              for domain in domains]
+    items += [_companion(email_id, moment, expires_at, status, model.tag_sk(name, value), tag=f"{name}={value}")
+              for name, value in tags]
+    whos = [model.recipient_sk(a) for a in addresses] + [model.domain_sk(d) for d in domains]
+    if len(whos) * len(tags) <= model.COMBINATIONS_PER_EMAIL:
+        combinations = [model.combination_sk(who, f"{name}={value}") for who in whos for name, value in tags]
+    else:
+        combinations = [model.combination_sk(who, model.ANY_TAG) for who in whos] if tags else []
+    items += [_companion(email_id, moment, expires_at, status, sk, tag=sk) for sk in combinations]
     return items
 
 
-def tag_items(*, email_id, moment, tags, expires_at, status=model.QUEUED):
-    """One small item per tag (name=value), for the tag index and (with the
-    email's status) the match-status index."""
-    return [
-        _companion(email_id, moment, expires_at, status, model.tag_sk(name, value), tag=f"{name}={value}")
-        for name, value in sorted((tags or {}).items())
-    ]
-
-
-def _companion(email_id, moment, expires_at, status, sk, **keys):
+def _companion(email_id, moment, expires_at, status, sk, rcpt_order=None, **keys):
+    """A small item; `keys` are its index partition keys, put in the email's shard."""
     pk, _ = model.email_key(email_id)
-    return {
+    item = {
         "pk": pk,
         "sk": sk,
-        **keys,
+        **{name: model.sharded(value, email_id) for name, value in keys.items()},
         "email_id": email_id,
         "created_at": model.iso(moment) if not isinstance(moment, str) else moment,
         "status": status,
-        "match_status": model.match_status(sk, status),
+        "match_status": model.sharded(model.match_status(sk, status), email_id),
         model.TTL_ATTRIBUTE: expires_at,
     }
+    if rcpt_order:
+        item["rcpt_order"] = rcpt_order
+    return item
 
 
 # A transaction takes at most 100 operations.
@@ -102,7 +109,8 @@ def companion_updates(*, email_id, companions, status):
     return [
         ("Update", dynamodb.update_args(
             pk, sk, expression="SET #status = :to, match_status = :ms",
-            names={"#status": "status"}, values={":to": status, ":ms": model.match_status(sk, status)}))
+            names={"#status": "status"},
+            values={":to": status, ":ms": model.sharded(model.match_status(sk, status), email_id)}))
         for sk in companions
     ]
 
@@ -155,8 +163,8 @@ def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id
     sets = ["updated_at = :now", "#events = list_append(if_not_exists(#events, :empty), :events)"]
     if to_status:
         names["#status"] = "status"
-        values.update({":to": to_status, ":status_day": model.status_day(to_status, email_id)})
-        sets += ["#status = :to", "status_day = :status_day"]
+        values.update({":to": to_status, ":email_status": model.sharded(to_status, email_id)})
+        sets += ["#status = :to", "email_status = :email_status"]
     for i, (attr, value) in enumerate((set_attrs or {}).items()):
         names[f"#a{i}"] = attr
         values[f":a{i}"] = value

@@ -1,21 +1,23 @@
-"""Back-filling the email log's small items on emails stored before them.
+"""Back-filling the email log's index keys on emails stored before them.
 
-Emails accepted by a release before the tag and match-status indexes have
-recipient items without a status, no tag items, and no `companions` list, so
-the tag, recipient+status and tag+status pages cannot find them. The
-back-fill walks the feed index day by day, oldest first (Queries, never a
-Scan), and gives each such email what `email_accept` would write today:
-a tag item per tag, the status on its recipient items, and the list of them
-on the email. It is
+Emails accepted by an earlier release lack some of what `email_accept`
+writes today (model.LOG_INDEX_VERSION): the tag, domain, combination and
+address-prefix keys on their small items, the status on those items, or
+the email's `email_status` and `feed` partitions. The back-fill walks the
+feed index day by day, oldest first (Queries, never a Scan), and writes
+each such email's small items as `email_accept` would today, with the
+email's current status. It is
 
-- idempotent: an email that has `companions` is left alone, so a second run
-  writes nothing;
+- complete: each day is read from the day's feed partition of earlier
+  releases and from every shard of today's feed;
+- idempotent: an email at the current `log_index` version is left alone,
+  so a second run writes nothing;
 - resumable: after every page of the feed it records where it got to in a
   checkpoint item, and the next run starts there (`restart=True` starts
   over); `max_emails` ends a run early, for Lambda's 15-minute limit;
 - safe beside the live pipeline: the email's update is conditional on the
-  status it read and on having no `companions` yet, in the same transaction
-  as its small items; if the email moved meanwhile, it is read again.
+  status it read and on its version, in the same transaction as its small
+  items; if the email moved meanwhile, it is read again.
 """
 
 import json
@@ -25,7 +27,7 @@ from django.conf import settings
 
 from emailhub import model
 from emailhub.aws import dynamodb
-from emailhub.emails import TRANSACTION_ITEMS, tag_items
+from emailhub.emails import TRANSACTION_ITEMS, companion_items
 from emailhub.errors import ConditionFailed
 
 CHECKPOINT_KEY = ("BACKFILL#log-index", "BACKFILL")
@@ -44,6 +46,7 @@ def log_index_backfill(*, restart=False, max_emails=None, progress=None, today=N
     if checkpoint and checkpoint.get("finished"):
         checkpoint = None if checkpoint.get("today") != today.isoformat() else checkpoint
     day = date.fromisoformat(checkpoint["day"]) if checkpoint else first_day
+    part = int(checkpoint.get("part", 0)) if checkpoint else 0
     start_key = json.loads(checkpoint["key"]) if checkpoint and checkpoint.get("key") else None
     if checkpoint:
         progress(f"Resuming at {day.isoformat()} (checkpoint of an earlier run).")
@@ -51,11 +54,11 @@ def log_index_backfill(*, restart=False, max_emails=None, progress=None, today=N
     busy = []
     while day <= today:
         day_counts = {"seen": 0, "backfilled": 0, "already": 0}
-        while True:
-            entries, start_key = dynamodb.query(
-                index=model.FEED_INDEX, key_condition="feed = :f", values={":f": f"EMAIL#{day.isoformat()}"},
-                limit=PAGE, start_key=start_key, newest_first=False,
-            )
+        partitions = _day_partitions(day)
+        while part < len(partitions):
+            condition, values = partitions[part]
+            entries, start_key = dynamodb.query(index=model.FEED_INDEX, key_condition=condition, values=values,
+                                                limit=PAGE, start_key=start_key, newest_first=False)
             for entry in entries:
                 outcome = _backfill_email(entry["id"])
                 day_counts["seen"] += 1
@@ -65,26 +68,38 @@ def log_index_backfill(*, restart=False, max_emails=None, progress=None, today=N
                     day_counts[outcome] += 1
                 if max_emails is not None and counts["backfilled"] + day_counts["backfilled"] >= max_emails:
                     resume_at = dynamodb.serialize({k: entry[k] for k in ("pk", "sk", "feed", "created_at")})
-                    _save_checkpoint(day, resume_at, today)
+                    _save_checkpoint(day, part, resume_at, today)
                     _add(counts, day_counts)
                     _finish_busy(busy, counts, progress)
                     progress(f"{day.isoformat()}: {_line(day_counts)} "
                              f"(stopped after {max_emails:,}; run again to go on)")
                     return counts
-            _save_checkpoint(day, start_key, today)
             if not start_key:
-                break
+                part += 1
+            _save_checkpoint(day, part, start_key, today)
         _add(counts, day_counts)
         if day_counts["seen"]:
             progress(f"{day.isoformat()}: {_line(day_counts)}")
-        day += timedelta(days=1)
-        _save_checkpoint(day, None, today)
+        day, part = day + timedelta(days=1), 0
+        _save_checkpoint(day, part, None, today)
     _finish_busy(busy, counts, progress)
     dynamodb.put({"pk": CHECKPOINT_KEY[0], "sk": CHECKPOINT_KEY[1], "finished": True, "day": today.isoformat(),
                   "today": today.isoformat()})
     counts["finished"] = True
     progress(f"Done: {_line(counts)}.")
     return counts
+
+
+def _day_partitions(day):
+    """(key condition, values) of the feed partitions holding a day's emails:
+    that day of every shard of today's feed, then the day's own partition of
+    earlier releases, last because a back-filled email moves from it into
+    one of the others: each email is seen once."""
+    low, high = day.isoformat(), (day + timedelta(days=1)).isoformat()
+    return [
+        ("feed = :f AND created_at BETWEEN :low AND :high", {":f": feed, ":low": low, ":high": high})
+        for feed in model.shard_keys(model.EMAIL_FEED)
+    ] + [("feed = :f", {":f": f"EMAIL#{low}"})]
 
 
 def _finish_busy(busy, counts, progress, *, wait_seconds=5):
@@ -113,8 +128,8 @@ def _add(total, part):
         total[name] += part[name]
 
 
-def _save_checkpoint(day, start_key, today):
-    dynamodb.put({"pk": CHECKPOINT_KEY[0], "sk": CHECKPOINT_KEY[1], "day": day.isoformat(),
+def _save_checkpoint(day, part, start_key, today):
+    dynamodb.put({"pk": CHECKPOINT_KEY[0], "sk": CHECKPOINT_KEY[1], "day": day.isoformat(), "part": part,
                   "key": json.dumps(start_key) if start_key else "", "today": today.isoformat()})
 
 
@@ -124,39 +139,30 @@ def _backfill_email(email_id):
     for _attempt in range(TRIES):
         items, _ = dynamodb.query(key_condition="pk = :pk", values={":pk": pk}, newest_first=False)
         email = next((i for i in items if i["sk"] == "EMAIL"), None)
-        if email is None or "companions" in email:
+        if email is None or email.get("log_index", 0) >= model.LOG_INDEX_VERSION:
             return "already"
-        status = carried = email["status"]
+        status = email["status"]
         if status in model.NOT_ON_COMPANIONS:
-            # The worker sending it read the email before it had `companions`
-            # and would not move them: it is done at the end of the run.
+            # The worker sending it read the email's old `companions` and
+            # would not move the new ones: it is done at the end of the run.
             return "busy"
+        small = companion_items(
+            email_id=email_id, moment=email["created_at"],
+            addresses=[i["sk"].removeprefix("RCPT#") for i in items if "rcpt" in i],  # `rcpt` may carry a shard
+            tags=email["summary"].get("tags"), expires_at=email.get(model.TTL_ATTRIBUTE), status=status)
         writes = []
-        companions = []
-        domains = set()
-        for item in items:  # sorted by sk: the first recipient of each domain carries it
-            if item["sk"].startswith("RCPT#"):
-                companions.append(item["sk"])
-                domain = model.address_domain(item["rcpt"])
-                expression, values = "SET #status = :to, match_status = :ms", {
-                    ":to": carried, ":ms": model.match_status(item["sk"], carried)}
-                if domain not in domains:
-                    domains.add(domain)
-                    expression += ", rcpt_domain = :d"
-                    values[":d"] = domain
-                writes.append(("Update", dynamodb.update_args(
-                    pk, item["sk"], expression=expression, names={"#status": "status"}, values=values)))
-        for tag in tag_items(email_id=email_id, moment=email["created_at"], tags=email["summary"].get("tags"),
-                             expires_at=email.get(model.TTL_ATTRIBUTE), status=carried):
-            companions.append(tag["sk"])
-            if tag[model.TTL_ATTRIBUTE] is None:
-                del tag[model.TTL_ATTRIBUTE]
-            writes.append(("Put", dynamodb.put_args(tag)))
+        for item in small:
+            if item[model.TTL_ATTRIBUTE] is None:
+                del item[model.TTL_ATTRIBUTE]
+            writes.append(("Put", dynamodb.put_args(item)))  # replaces an earlier release's item whole
         # The email's own update goes last, so it commits only once every small item is there.
         writes.append(("Update", dynamodb.update_args(
-            pk, "EMAIL", expression="SET companions = :c",
-            condition="#status = :seen AND attribute_not_exists(companions)",
-            names={"#status": "status"}, values={":c": companions, ":seen": status})))
+            pk, "EMAIL",
+            expression="SET companions = :c, email_status = :es, feed = :feed, log_index = :v REMOVE status_day",
+            condition="#status = :seen AND (attribute_not_exists(log_index) OR log_index < :v)",
+            names={"#status": "status"},
+            values={":c": [i["sk"] for i in small], ":seen": status, ":es": model.sharded(status, email_id),
+                    ":feed": model.email_feed(email_id), ":v": model.LOG_INDEX_VERSION})))
         try:
             for start in range(0, len(writes) - TRANSACTION_ITEMS, TRANSACTION_ITEMS):
                 dynamodb.transact(writes[start:start + TRANSACTION_ITEMS])

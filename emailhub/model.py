@@ -2,20 +2,32 @@
 
 Access patterns and the key or index that serves each (never a Scan):
 - an email by id ..................... pk=EMAIL#<id>, sk=EMAIL
-- emails by status over time ......... status-index: status_day=<status>#<day>, created_at
-- all emails over time ............... feed-index:   feed=EMAIL#<day>, created_at
+- emails by status over time ......... email-status-index: email_status=<status>, created_at
+- all emails over time ............... feed-index:   feed=EMAILS, created_at
 - emails by recipient ................ recipient-index on RCPT items: rcpt=<address>, created_at
+- emails by recipient address prefix . recipient-prefix-index on RCPT items: rcpt_prefix=<first 2 characters>,
+                                       rcpt_order=<address>#<created_at inverted> (by address, newest first)
 - emails by tag ...................... tag-index on TAG items: tag=<name>=<value>, created_at
-- emails by recipient domain ......... recipient-domain-index on RCPT items: rcpt_domain=<domain>, created_at
-- emails by recipient and status ..... match-status-index on RCPT items: match_status=RCPT#<address>#<status>
-- emails by tag and status ........... match-status-index on TAG items:  match_status=TAG#<name>=<value>#<status>
+- emails by recipient domain ......... recipient-domain-index on DOM items: rcpt_domain=<domain>, created_at
+- ... by recipient or domain and tag . tag-index on combination items: tag=RCPT#<address>#TAG#<name>=<value>
+                                       (or DOM#<domain>#TAG#...), and the wildcard TAG#* of emails with more
+                                       combinations than COMBINATIONS_PER_EMAIL (their tags checked on the email)
+- any of those and a status .......... match-status-index on the same items: match_status=<sk>#<status>
 - an email by SES message id ......... ses-message-index: ses_message_id
 - idempotency records ................ pk=IDEM#<key prefix>#<key>
 - API keys by prefix / all keys ...... pk=APIKEY#<prefix>; feed-index: feed=APIKEY
 - scheduled emails due by a minute ... schedule-index (sparse): schedule_bucket=<YYYY-MM-DDTHH:MM>, send_at
-Partitions are per status *and day*, so no single status partition is hot.
+A status, like every other partition, is read with a date range on its sort
+key, so a rare status is one Query at any table size. (Partitions per day
+would not cool anything: all of today's writes land in today's.) What does
+spread writes is EMAILHUB_INDEX_SHARDS: with N, every index partition key
+of an email's items (not the ids, nor the SES message id) gets the suffix
+#<shard> (shard 0: none), and readers Query every shard and merge. Only
+email items carry `email_status` (a sparse index): the small items carry
+`status` too, for their own keys.
 
-The small items (RCPT#<address>, TAG#<name>=<value>) live beside the email
+The small items (RCPT#<address>, DOM#<domain>, TAG#<name>=<value> and the
+combinations <RCPT or DOM sk>#TAG#<name>=<value>) live beside the email
 item (same pk) and are written in the accept transaction; the email item lists
 their sort keys in `companions`. They carry the email's status
 (`match_status` = <sk>#<status>), moved in the same transaction as every
@@ -60,7 +72,7 @@ CANCELABLE = (SCHEDULED, QUEUED)
 # What may still expire (a worker holding it, `sending`, is past the point of no return).
 EXPIRABLE = (SCHEDULED, QUEUED, RETRYING, DEFERRED)
 
-STATUS_INDEX = "status-index"
+STATUS_INDEX = "email-status-index"
 FEED_INDEX = "feed-index"
 RECIPIENT_INDEX = "recipient-index"
 SES_MESSAGE_INDEX = "ses-message-index"
@@ -68,6 +80,23 @@ TAG_INDEX = "tag-index"
 MATCH_STATUS_INDEX = "match-status-index"
 DOMAIN_INDEX = "recipient-domain-index"
 SCHEDULE_INDEX = "schedule-index"
+PREFIX_INDEX = "recipient-prefix-index"
+# Indexes of earlier releases, deleted by bootstrap_aws once their replacements
+# are built (status-index: a partition per status and day).
+RETIRED_INDEXES = ("status-index",)
+
+# What the items of an email written today hold for the log's indexes; an
+# email with less is brought up to it by `manage.py backfill_log_index`.
+# 2: email_status and feed=EMAILS (one partition each, sharded), DOM, combination and prefix keys.
+LOG_INDEX_VERSION = 2
+
+# Above this many (recipients + domains) × tags, an email gets one wildcard
+# combination item per recipient and domain instead of one per pair: an email
+# to 50 people with 50 tags would otherwise carry 2,500 small items.
+COMBINATIONS_PER_EMAIL = 20
+ANY_TAG = "*"
+EMAIL_FEED = "EMAILS"  # the feed-index partition of every email (earlier releases: EMAIL#<day>)
+PREFIX_LENGTH = 2  # the shortest address prefix the log searches
 
 # Statuses the small items never carry (see emails.email_transition).
 NOT_ON_COMPANIONS = (SENDING,)
@@ -97,11 +126,12 @@ def table_spec(name):
         ],
         "AttributeDefinitions": [
             {"AttributeName": attr, "AttributeType": "S"}
-            for attr in ("pk", "sk", "status_day", "feed", "rcpt", "created_at", "ses_message_id", "tag",
-                         "match_status", "rcpt_domain", "schedule_bucket", "send_at")
+            for attr in ("pk", "sk", "email_status", "feed", "rcpt", "created_at", "ses_message_id", "tag",
+                         "match_status", "rcpt_domain", "rcpt_prefix", "rcpt_order",
+                         "schedule_bucket", "send_at")
         ],
         "GlobalSecondaryIndexes": [
-            _index(STATUS_INDEX, "status_day", "created_at", include),
+            _index(STATUS_INDEX, "email_status", "created_at", include),
             _index(FEED_INDEX, "feed", "created_at", include),
             _index(RECIPIENT_INDEX, "rcpt", "created_at",
                    {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["email_id"]}),
@@ -112,6 +142,9 @@ def table_spec(name):
             # The tick needs the deadline to expire what is overdue without reading the email.
             _index(SCHEDULE_INDEX, "schedule_bucket", "send_at",
                    {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["id", "send_by"]}),
+            # created_at too: a prefix page's date range is a filter, not its sort key.
+            _index(PREFIX_INDEX, "rcpt_prefix", "rcpt_order",
+                   {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["email_id", "created_at"]}),
         ],
     }
 
@@ -171,16 +204,52 @@ def email_key(email_id):
     return f"EMAIL#{email_id}", "EMAIL"
 
 
-def status_day(status, email_id):
-    return f"{status}#{email_created_day(email_id)}"
-
-
 def email_feed(email_id):
-    return f"EMAIL#{email_created_day(email_id)}"
+    return sharded(EMAIL_FEED, email_id)
+
+
+def index_shards():
+    """EMAILHUB_INDEX_SHARDS, read at call time. Raise it, never lower it:
+    emails written under a larger number would sit in shards no longer read."""
+    from django.conf import settings
+
+    return max(1, int(getattr(settings, "EMAILHUB_INDEX_SHARDS", 1)))
+
+
+def sharded(key, email_id):
+    """An index partition key in the email's shard: the key itself in shard
+    0, so one shard (the default) writes what earlier releases wrote."""
+    shard = uuid.UUID(email_id).int % index_shards()  # a UUIDv7's low bits are random
+    return key if shard == 0 else f"{key}#{shard}"
+
+
+def shard_keys(key):
+    """The partition key in every shard, for a reader to Query them all."""
+    return [key] + [f"{key}#{n}" for n in range(1, index_shards())]
 
 
 def recipient_sk(address):
     return f"RCPT#{address}"
+
+
+def domain_sk(domain):
+    return f"DOM#{domain}"
+
+
+def combination_sk(who_sk, tag):
+    """A recipient's or domain's small-item sort key with a tag ("name=value", or ANY_TAG)."""
+    return f"{who_sk}#TAG#{tag}"
+
+
+_INVERT = str.maketrans("0123456789", "9876543210")
+
+
+def recipient_prefix_keys(address, moment):
+    """The recipient-prefix-index keys of a recipient item: addresses in
+    order, and each address's emails newest first (the digits of created_at
+    inverted, so an ascending Query reads them backwards in time)."""
+    created = moment if isinstance(moment, str) else iso(moment)
+    return {"rcpt_prefix": address[:PREFIX_LENGTH], "rcpt_order": f"{address}#{created.translate(_INVERT)}"}
 
 
 def address_domain(address):

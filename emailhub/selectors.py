@@ -68,6 +68,7 @@ class LogFilter:
     status: Optional[str] = None
     recipient: Optional[str] = None
     recipient_domain: Optional[str] = None  # every recipient at this domain
+    recipient_prefix: Optional[str] = None  # every recipient whose address starts so (by address, then newest)
     tag: Optional[tuple] = None  # (name, value)
 
 
@@ -79,112 +80,178 @@ MAX_READS_PER_PAGE = 100
 def email_log_page(*, log_filter, position=None, size=50):
     """One page of the email log, newest first: (emails, next position or None).
 
-    Every read is a Query on one partition, chosen by the filter:
-    - recipient and status ..... match-status-index, RCPT#<address>#<status>
-    - tag and status ........... match-status-index, TAG#<name>=<value>#<status>
-    - recipient ................ recipient-index
-    - recipient domain ......... recipient-domain-index (a status or tag checked on the emails)
-    - tag ...................... tag-index
-    - status ................... status-index, per status and day
-    - nothing .................. feed-index, per day
-    The first four read small items, then the emails with one BatchGetItem
-    per Query: one Query and one batch read a page, however rare the match.
-    The last two walk back a day at a time. `position` is what the previous
-    page returned; it is plain JSON, for the caller to sign.
+    Every read is a Query on one partition (or, with EMAILHUB_INDEX_SHARDS,
+    its shards), chosen by the filter, with the date range on its sort key:
+    - nothing ................... feed-index: every email
+    - a status .................. email-status-index
+    - a recipient, a domain or a tag, with or without a status and with or
+      without a tag beside the recipient or domain: the partition of the
+      small items that carry exactly that combination (see model), then the
+      emails with one BatchGetItem. A recipient or domain with a tag also
+      reads the partition of the emails with too many tags to combine (one
+      more Query, usually empty);
+    - an address prefix ......... recipient-prefix-index, by address, then newest.
+    Partitions read together are merged in order. So a page is one Query
+    per partition and shard and at most one batch read, however rare the
+    match or large the table. `position` is what the previous page
+    returned; it is plain JSON, for the caller to sign.
 
-    Each Query asks for a whole page: DynamoDB's Limit counts the items read,
-    not the ones a filter keeps, so asking only for the rows still missing
-    would take ever smaller bites. Extra rows are cut, and the next page
-    starts after the last row shown."""
-    companion_query = _companion_query(log_filter)
-    if companion_query:
-        return _companion_page(log_filter, companion_query, position, size)
-    position = position or {"day": log_filter.date_to.isoformat(), "key": None}
-    emails, reads = [], 0
-    while position and len(emails) < size and reads < MAX_READS_PER_PAGE:
-        day = position["day"]
-        page, last_key = _day_query(log_filter, day, position["key"], size)
-        reads += 1
-        room = size - len(emails)
-        if len(page) > room:
-            page = page[:room]
-            last_key = _start_key(page[-1], "status_day" if log_filter.status else "feed")
-        emails += page
-        position = {"day": day, "key": last_key} if last_key else _day_before(log_filter, day)
-    return emails, position
-
-
-def _start_key(item, partition_attribute):
-    """The ExclusiveStartKey that resumes an index Query right after `item`."""
-    return dynamodb.serialize({k: item[k] for k in ("pk", "sk", partition_attribute, "created_at")})
-
-
-def _day_query(log_filter, day, start_key, limit):
-    values = {}
-    if log_filter.status:
-        index, key_condition = model.STATUS_INDEX, "status_day = :partition"
-        values[":partition"] = f"{log_filter.status}#{day}"
-    else:
-        index, key_condition = model.FEED_INDEX, "feed = :partition"
-        values[":partition"] = f"EMAIL#{day}"
-    return dynamodb.query(index=index, key_condition=key_condition, values=values, limit=limit, start_key=start_key)
-
-
-def _day_before(log_filter, day):
-    previous = date.fromisoformat(day) - timedelta(days=1)
-    return {"day": previous.isoformat(), "key": None} if previous >= log_filter.date_from else None
-
-
-def _companion_query(log_filter):
-    """(index, key attribute, key value) of the small items that serve the
-    filter, or None when the email items' own indexes do. Small items keep
-    the status an email was claimed from while it is `sending` (see
-    emails.email_transition), so `sending` with a recipient or tag reads the
-    recipient or tag index and checks the status on the emails."""
-    status = log_filter.status if log_filter.status not in model.NOT_ON_COMPANIONS else None
-    if log_filter.recipient:
-        sk = model.recipient_sk(log_filter.recipient.lower())
-        if status:
-            return model.MATCH_STATUS_INDEX, "match_status", model.match_status(sk, status)
-        return model.RECIPIENT_INDEX, "rcpt", log_filter.recipient.lower()
-    if log_filter.recipient_domain:
-        return model.DOMAIN_INDEX, "rcpt_domain", log_filter.recipient_domain.lower()
-    if log_filter.tag:
-        name, value = log_filter.tag
-        if status:
-            return model.MATCH_STATUS_INDEX, "match_status", model.match_status(model.tag_sk(name, value), status)
-        return model.TAG_INDEX, "tag", f"{name}={value}"
-    return None
-
-
-def _companion_page(log_filter, companion_query, position, size):
-    """The small items name the emails; one BatchGetItem per Query reads them.
-    What the index key does not cover (a tag beside a recipient, `sending`)
-    is checked on the emails, so only those combinations read more than a
-    page (bounded by MAX_READS_PER_PAGE). The status is checked on the email
-    too: the one shown is the email's own."""
-    index, attribute, value = companion_query
-    start_key = (position or {}).get("key")
-    low = log_filter.date_from.isoformat()
-    high = (log_filter.date_to + timedelta(days=1)).isoformat()
-    emails, reads = [], 0
+    Each Query asks for its share of a whole page: DynamoDB's Limit counts
+    the items read, not the ones a filter keeps, so asking only for the rows
+    still missing would take ever smaller bites. Extra rows are cut, and the
+    next page starts after the last row shown."""
+    streams = _streams(log_filter)
+    resume = list((position or {}).get("keys") or [None] * len(streams))
+    if len(resume) != len(streams):  # written with another number of shards: start again
+        resume = [None] * len(streams)
+    more = [key != "done" for key in resume]
+    resume = [None if key == "done" else key for key in resume]
+    buffers = [[] for _ in streams]
+    limit = size if len(streams) <= 2 else min(size, -(-2 * size // len(streams)) + 1)
+    emails, seen, reads = [], set(), 0
     while len(emails) < size and reads < MAX_READS_PER_PAGE:
-        entries, start_key = dynamodb.query(
-            index=index, key_condition=f"{attribute} = :key AND created_at BETWEEN :low AND :high",
-            values={":key": value, ":low": low, ":high": high},
-            limit=size, start_key=start_key,
-        )
-        found = dynamodb.batch_get([model.email_key(e["email_id"]) for e in entries]) if entries else {}
-        reads += 2
-        for entry in entries:
-            email = found.get(model.email_key(entry["email_id"])[0])
-            if email and _matches(email, log_filter):
+        for i, stream in enumerate(streams):
+            if not buffers[i] and more[i]:
+                buffers[i], last_key = stream.query(log_filter, resume[i], limit)
+                more[i] = last_key is not None
+                if not buffers[i]:
+                    resume[i] = last_key  # a filtered Query can read a page and keep nothing
+                reads += 1
+        taken = _merge(streams, buffers, more, size - len(emails))
+        if not taken:
+            break
+        found = _emails_of(taken)
+        reads += any(not streams[i].emails for _, i in taken)
+        for n, (entry, i) in enumerate(taken):
+            if len(emails) == size:  # the page is full: the rest go back, for the next page
+                for later, j in reversed(taken[n:]):
+                    buffers[j].insert(0, later)
+                break
+            resume[i] = streams[i].start_key(entry)
+            email = found.get(entry.get("email_id") or entry["id"])
+            if email and email["id"] not in seen and _matches(email, log_filter):
+                seen.add(email["id"])
                 emails.append(email)
-                if len(emails) == size:
-                    return emails, {"key": _start_key(entry, attribute)}
-        if not start_key:
-            return emails, None
-    return emails, {"key": start_key}
+    keys = [key if more[i] or buffers[i] else "done" for i, key in enumerate(resume)]
+    return emails, None if all(key == "done" for key in keys) else {"keys": keys}
+
+
+def _emails_of(taken):
+    """The emails the taken entries name, by id: the entries themselves when
+    they are email items (their index projects what a list shows), else one
+    BatchGetItem."""
+    found = {entry["id"]: entry for entry, _ in taken if "email_id" not in entry}
+    wanted = [model.email_key(entry["email_id"]) for entry, _ in taken if "email_id" in entry]
+    if wanted:
+        found.update({email["id"]: email for email in dynamodb.batch_get(wanted).values()})
+    return found
+
+
+def _start_key(item, *attributes):
+    """The ExclusiveStartKey that resumes an index Query right after `item`."""
+    return dynamodb.serialize({k: item[k] for k in ("pk", "sk", *attributes)})
+
+
+def _date_range(log_filter):
+    """The :low and :high of a created_at BETWEEN: the filter's days, inclusive."""
+    return {":low": log_filter.date_from.isoformat(), ":high": (log_filter.date_to + timedelta(days=1)).isoformat()}
+
+
+@dataclass(frozen=True)
+class _Stream:
+    """One index partition (one shard of it): email items, or small items
+    each naming an email."""
+
+    index: str
+    attribute: str  # the partition key
+    value: str
+    sort: str = "created_at"
+    prefix: Optional[str] = None  # begins_with on the sort key, instead of the date range
+    wildcard: bool = False  # emails with too many tags to combine: most will not have the one asked for
+    emails: bool = False  # the entries are the email items themselves
+
+    def query(self, log_filter, start_key, limit):
+        values = {":key": self.value}
+        if self.prefix is None:
+            condition, filter_expression = f"{self.attribute} = :key AND created_at BETWEEN :low AND :high", None
+        else:
+            condition = f"{self.attribute} = :key AND begins_with({self.sort}, :prefix)"
+            filter_expression = "created_at BETWEEN :low AND :high"
+            values[":prefix"] = self.prefix
+        return dynamodb.query(
+            index=self.index, key_condition=condition, filter_expression=filter_expression,
+            values={**values, **_date_range(log_filter)}, limit=limit, start_key=start_key,
+            newest_first=self.prefix is None,
+        )
+
+    def start_key(self, entry):
+        return _start_key(entry, self.attribute, self.sort)
+
+
+def _streams(log_filter):
+    """The partitions, each in every shard, that serve the filter. Small
+    items keep the status an email was claimed from while it is `sending`
+    (see emails.email_transition), so `sending` with a recipient or tag
+    reads the partitions without a status and checks it on the emails."""
+    status = log_filter.status if log_filter.status not in model.NOT_ON_COMPANIONS else None
+    if log_filter.recipient_prefix:
+        prefix = log_filter.recipient_prefix.lower()
+        return _sharded(model.PREFIX_INDEX, "rcpt_prefix", prefix[:model.PREFIX_LENGTH], sort="rcpt_order",
+                        prefix=prefix)
+    if log_filter.recipient:
+        who = model.recipient_sk(log_filter.recipient.lower())
+    elif log_filter.recipient_domain:
+        who = model.domain_sk(log_filter.recipient_domain.lower())
+    else:
+        who = None
+    tag = "=".join(log_filter.tag) if log_filter.tag else None
+    if not who and not tag:
+        if log_filter.status:
+            return _sharded(model.STATUS_INDEX, "email_status", log_filter.status, emails=True)
+        return _sharded(model.FEED_INDEX, "feed", model.EMAIL_FEED, emails=True)
+    if who and tag:
+        keys = [model.combination_sk(who, tag), model.combination_sk(who, model.ANY_TAG)]
+    else:
+        keys = [who or model.tag_sk(*log_filter.tag)]
+    if status:
+        return [stream for n, key in enumerate(keys)
+                for stream in _sharded(model.MATCH_STATUS_INDEX, "match_status", model.match_status(key, status),
+                                       wildcard=n == 1)]
+    if len(keys) == 2:
+        return [stream for n, key in enumerate(keys) for stream in _sharded(model.TAG_INDEX, "tag", key,
+                                                                           wildcard=n == 1)]
+    if log_filter.recipient:
+        return _sharded(model.RECIPIENT_INDEX, "rcpt", log_filter.recipient.lower())
+    if log_filter.recipient_domain:
+        return _sharded(model.DOMAIN_INDEX, "rcpt_domain", log_filter.recipient_domain.lower())
+    return _sharded(model.TAG_INDEX, "tag", tag)
+
+
+def _sharded(index, attribute, value, **options):
+    return [_Stream(index, attribute, key, **options) for key in model.shard_keys(value)]
+
+
+def _merge(streams, buffers, more, room):
+    """(entry, stream index) pairs, in order across the streams' buffers,
+    stopping when a stream with more to read is empty (what it holds next
+    could come first) or `room` entries are taken. A wildcard stream's
+    entries do not count: they are read with the others in the same batch,
+    as most will not match."""
+    taken = []
+    while sum(not streams[i].wildcard for _, i in taken) < room:
+        if any(more[i] and not buffers[i] for i in range(len(streams))):
+            break
+        heads = [i for i in range(len(streams)) if buffers[i]]
+        if not heads:
+            break
+        if len(heads) == 1:
+            i = heads[0]
+        elif streams[0].prefix is None:  # newest first
+            i = max(heads, key=lambda n: buffers[n][0]["created_at"])
+        else:  # by address, and each address newest first (its sort key says both)
+            i = min(heads, key=lambda n: buffers[n][0]["rcpt_order"])
+        taken.append((buffers[i].pop(0), i))
+    return taken
 
 
 def _matches(email, log_filter):

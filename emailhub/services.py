@@ -20,7 +20,7 @@ from emailhub import model, pacing
 from emailhub.addresses import parse_mailbox
 from emailhub.aws import dynamodb, ses, sqs
 from emailhub.emails import (
-    TRANSACTION_ITEMS, email_get, email_item, email_transition, event, recipient_items, tag_items,
+    TRANSACTION_ITEMS, companion_items, email_get, email_item, email_transition, event,
 )
 from emailhub.faults import fault_point
 from emailhub.errors import (
@@ -117,10 +117,8 @@ def email_prepare(*, request, api_key_prefix, idempotency_key=None, extra=None, 
     body = {"id": email_id, "status": status, "created_at": model.iso(moment), **_schedule_fields(schedule)}
     summary = _summary(request)
     payload = payload_store(email_id=email_id, request=request, room=_payload_room(summary))
-    companions = recipient_items(email_id=email_id, moment=moment, addresses=recipients, expires_at=expires_at,
-                                 status=status)
-    companions += tag_items(email_id=email_id, moment=moment, tags=summary["tags"], expires_at=expires_at,
-                            status=status)
+    companions = companion_items(email_id=email_id, moment=moment, addresses=recipients, tags=summary["tags"],
+                                 expires_at=expires_at, status=status)
     item = email_item(
         email_id=email_id, moment=moment, summary=summary, expires_at=expires_at, payload=payload,
         api_key_prefix=api_key_prefix, idempotency_key=idempotency_key,

@@ -128,11 +128,13 @@ def ses_event_record(*, ses_event, dedupe_id):
     if email is None:
         raise EventNotMatched(f"No email with SES message id {message_id!r} for a {kind} event.")
     timeline_type, details, status, suppress = handler(ses_event)
-    outcome = _apply(email, dedupe_id, timeline_type, details, status)
-    if outcome == "recorded":
+    if dedupe_id not in (email.get("event_ids") or set()):
+        # Before the status: once an email shows `bounced`, its address is
+        # refused, and a crash in between leaves the event to be delivered
+        # again (adding is idempotent), never a recorded bounce unsuppressed.
         for address, reason in suppress:
             suppression_add(address=address, reason=reason, source_email_id=email["id"])
-    return outcome
+    return _apply(email, dedupe_id, timeline_type, details, status)
 
 
 # The timeline event that moves an email into each delivery outcome.
@@ -175,8 +177,8 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
                   ":ids": {dedupe_id}, ":id": dedupe_id, ":seen": email["status"]}
         sets = ["#events = list_append(if_not_exists(#events, :empty), :events)", "updated_at = :now"]
         if status:
-            values.update({":to": status, ":status_day": model.status_day(status, email["id"])})
-            sets += ["#status = :to", "status_day = :status_day"]
+            values.update({":to": status, ":email_status": model.sharded(status, email["id"])})
+            sets += ["#status = :to", "email_status = :email_status"]
             if status == model.FAILED:
                 values[":error"] = {"code": timeline_type, "message": details.get("reason") or timeline_type,
                                     "kind": "permanent", "at": model.iso(moment)}

@@ -200,6 +200,10 @@ EMAILHUB_QUOTA_RETRY_SECONDS = env_int("EMAILHUB_QUOTA_RETRY_SECONDS", 900)
 EMAILHUB_STUCK_QUEUED_MINUTES = env_int("EMAILHUB_STUCK_QUEUED_MINUTES", 15)
 EMAILHUB_STUCK_SENT_HOURS = env_int("EMAILHUB_STUCK_SENT_HOURS", 6)
 EMAILHUB_STUCK_LOOKBACK_DAYS = env_int("EMAILHUB_STUCK_LOOKBACK_DAYS", 3)
+# The email log's index partitions (a status, the feed, a tag, ...) spread over
+# this many shards: each takes N times DynamoDB's per-partition write rate, and
+# a page reads N Queries per partition. Raise it, never lower it.
+EMAILHUB_INDEX_SHARDS = env_int("EMAILHUB_INDEX_SHARDS", 1)
 EMAILHUB_RESEND_PAUSE_SECONDS = float(env("EMAILHUB_RESEND_PAUSE_SECONDS", "0.5"))
 # An SES event for an email whose send is not recorded yet is tried again after
 # about this long (doubling per receive, at most 60 s), not the queue's timeout.

@@ -6,7 +6,7 @@
 - sent, but no delivery event after EMAILHUB_STUCK_SENT_HOURS (the SES event
   pipeline is broken, or the receiving server is slow).
 
-Each is a Query per status and day on the status index, bounded by
+Each is one Query per status (and index shard) on the status index, oldest first, bounded by
 EMAILHUB_STUCK_LOOKBACK_DAYS and a result limit; shown on the dashboard,
 reported by /health as degraded and by `manage.py stuck_emails`."""
 
@@ -29,18 +29,18 @@ class Stuck:
 
 
 def _older_than(status, cutoff, limit):
-    moment = model.now()
+    """Emails in `status` created within the lookback window and before
+    `cutoff`, oldest first: one Query per index shard."""
+    since = model.now() - timedelta(days=settings.EMAILHUB_STUCK_LOOKBACK_DAYS + 1)
     found = []
-    for back in range(settings.EMAILHUB_STUCK_LOOKBACK_DAYS + 1):
-        day = (moment - timedelta(days=back)).strftime("%Y-%m-%d")
+    for key in model.shard_keys(status):
         items, _ = dynamodb.query(
-            index=model.STATUS_INDEX, key_condition="status_day = :sd AND created_at < :cutoff",
-            values={":sd": f"{status}#{day}", ":cutoff": model.iso(cutoff)}, limit=limit - len(found),
+            index=model.STATUS_INDEX, key_condition="email_status = :status AND created_at BETWEEN :since AND :cutoff",
+            values={":status": key, ":since": model.iso(since), ":cutoff": model.iso(cutoff)}, limit=limit,
+            newest_first=False,
         )
         found += items
-        if len(found) >= limit:
-            break
-    return found
+    return sorted(found, key=lambda email: email["created_at"])[:limit]
 
 
 def emails_stuck(*, limit=100):

@@ -55,10 +55,31 @@ def test_table_has_the_indexes_and_ttl():
         dynamo = clients.client("dynamodb")
         table = dynamo.describe_table(TableName="emailhub")["Table"]
         assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
-            "status-index", "feed-index", "recipient-index", "ses-message-index", "tag-index", "match-status-index",
-            "recipient-domain-index", "schedule-index"}
+            "email-status-index", "feed-index", "recipient-index", "ses-message-index", "tag-index",
+            "match-status-index", "recipient-domain-index", "recipient-prefix-index", "schedule-index"}
         ttl = dynamo.describe_time_to_live(TableName="emailhub")["TimeToLiveDescription"]
         assert ttl["AttributeName"] == "expires_at" and ttl["TimeToLiveStatus"] == "ENABLED"
+
+
+def test_an_earlier_releases_table_gains_the_new_indexes_and_loses_the_retired_one():
+    from emailhub import model
+
+    with mock_aws():
+        clients.reset()
+        dynamo = clients.client("dynamodb")
+        spec = model.table_spec("emailhub")
+        earlier = [i for i in spec["GlobalSecondaryIndexes"]
+                   if i["IndexName"] not in ("email-status-index", "recipient-prefix-index")]
+        earlier.append({"IndexName": "status-index", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                        "KeySchema": [{"AttributeName": "status_day", "KeyType": "HASH"},
+                                      {"AttributeName": "created_at", "KeyType": "RANGE"}]})
+        used = {k["AttributeName"] for i in earlier for k in i["KeySchema"]} | {"pk", "sk"}
+        dynamo.create_table(**{**spec, "GlobalSecondaryIndexes": earlier, "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"} for name in sorted(used)]})
+        _bootstrap()
+        table = dynamo.describe_table(TableName="emailhub")["Table"]
+        assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
+            i["IndexName"] for i in spec["GlobalSecondaryIndexes"]}
 
 
 def test_ses_events_flow_from_topic_to_the_events_queue():

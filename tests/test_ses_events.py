@@ -59,6 +59,25 @@ def test_hard_bounce_marks_bounced_and_suppresses(sent_email):
     assert suppressed_among(["alice@example.com"]) == ["alice@example.com"]
 
 
+def test_a_bounce_that_fails_halfway_is_suppressed_when_delivered_again(sent_email, monkeypatch):
+    """The address is suppressed before the email shows `bounced`: a failure
+    in between leaves the event to SQS's next delivery, never a recorded
+    bounce whose address can still be sent to."""
+    from emailhub import ses_events
+    from emailhub.errors import AwsUnavailable
+
+    email_id, ses_id = sent_email
+    record = sns_record(ses_event("bounce_permanent", ses_id), "n1")
+    real = ses_events._apply
+    monkeypatch.setattr(ses_events, "_apply", lambda *a, **k: (_ for _ in ()).throw(AwsUnavailable("down")))
+    assert process_event_records([record]) == [record["messageId"]]  # left on the queue
+    assert email_get(email_id)["status"] == "sent"
+    monkeypatch.setattr(ses_events, "_apply", real)
+    deliver(record)
+    assert email_get(email_id)["status"] == "bounced"
+    assert suppressed_among(["alice@example.com"]) == ["alice@example.com"]
+
+
 def test_soft_bounce_is_recorded_but_neither_bounces_nor_suppresses(sent_email):
     email_id, ses_id = sent_email
     deliver(sns_record(ses_event("bounce_transient", ses_id), "n1"))

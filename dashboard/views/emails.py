@@ -47,6 +47,7 @@ def email_log(request):
             context["prev_url"] = "?" + _query(request, cursor=token)
         context.update(emails=emails, page_number=len(trail) + 1,
                        filter_query=_query(request, cursor=None),
+                       by_address=bool(form.log_filter().recipient_prefix),
                        any_failed=any(e["status"] == "failed" for e in emails))
     context["can_resend"] = request.user.has_perm(RESEND)
     return render_page(request, "dashboard/email_log.html", title="Email log", **context)

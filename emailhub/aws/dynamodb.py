@@ -177,9 +177,9 @@ def table_status():
     return _dynamo("describe_table", TableName=table_name())["Table"]["TableStatus"]
 
 
-def table_ensure(spec):
-    """Create the table (and any index it lacks) and turn on TTL.
-    Returns "created", "updated" or "exists"."""
+def table_ensure(spec, *, retired_indexes=()):
+    """Create the table (and any index it lacks), delete the `retired_indexes`
+    it still has, and turn on TTL. Returns "created", "updated" or "exists"."""
     from emailhub.aws.clients import client
 
     dynamo = client("dynamodb")
@@ -201,8 +201,13 @@ def table_ensure(spec):
             GlobalSecondaryIndexUpdates=[{"Create": index}],
         )
         _wait_for_indexes(dynamo, spec["TableName"])
+    # Only after its replacement is built, so a page never lacks an index.
+    retired = [name for name in retired_indexes if name in have]
+    for name in retired:
+        dynamo.update_table(TableName=spec["TableName"], GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": name}}])
+        _wait_for_indexes(dynamo, spec["TableName"])
     ttl_changed = _ttl_ensure(dynamo, spec["TableName"])
-    return "updated" if missing or ttl_changed else "exists"
+    return "updated" if missing or retired or ttl_changed else "exists"
 
 
 def _wait_for_indexes(dynamo, name, *, seconds=1800):
