@@ -262,6 +262,6 @@ def clock(monkeypatch):
     # A whole second, so ISO text and SQS's whole-second delays line up.
     injected = Clock(datetime.now(timezone.utc).replace(microsecond=0))
     monkeypatch.setattr(model, "now", lambda: injected.now)
+    # Delays and visibility only: moto's long polls keep the real time, or a wait would never end.
     monkeypatch.setattr(moto.sqs.models, "unix_time_millis", lambda: injected.now.timestamp() * 1000)
-    monkeypatch.setattr(moto.sqs.models, "unix_time", lambda: injected.now.timestamp())
     return injected
