@@ -5,7 +5,8 @@ from dataclasses import dataclass
 COLORS = {
     "queued": "#79aec8", "retrying": "#f5b041", "sent": "#2e8b57", "delivered": "#1e6b3a",
     "bounced": "#7d3c98", "complained": "#a04000", "failed": "#ba2121", "discarded": "#999999",
-    "resent": "#117a8b", "deferred": "#b7950b",
+    "resent": "#117a8b", "deferred": "#b7950b", "scheduled": "#5b6dae", "canceled": "#6c6c6c",
+    "expired": "#8a5a44",
 }
 
 

@@ -22,7 +22,10 @@ EVENTS = {
     "complaint": "Complaint",
     "reject": "Rejected by SES",
     "rendering_failure": "SES could not render it",
-    "expired": "Expired",
+    "expired": "Expired: not sent by its expires_at, never will be",
+    "canceled": "Canceled before it was sent",
+    "rescheduled": "Rescheduled",
+    "due": "Due: handed to the outbox",
 }
 
 DETAILS = {
@@ -32,10 +35,11 @@ DETAILS = {
     "ses_error": "SES error", "dlq_message_id": "DLQ message id", "recipients": "recipients",
     "smtp_response": "SMTP response", "processing_ms": "took", "bounce_type": "bounce type",
     "bounce_subtype": "bounce subtype", "diagnostic": "diagnostic", "feedback_type": "feedback type",
-    "delay_type": "delay type", "expires": "gives up at",
+    "delay_type": "delay type", "expires": "gives up at", "send_at": "send at", "previous": "was",
+    "expires_at": "expires at",
 }
 EMAIL_LINKS = {"child_id", "resend_of"}
-TIMES = {"expires"}
+TIMES = {"expires", "send_at", "previous", "expires_at"}
 UNITS = {"retry_in_seconds": " s", "processing_ms": " ms"}
 
 

@@ -25,14 +25,14 @@ def email_get(email_id):
 
 
 def email_item(*, email_id, moment, summary, payload, api_key_prefix, idempotency_key, expires_at, extra=None,
-               companions=()):
+               companions=(), status=model.QUEUED):
     pk, sk = model.email_key(email_id)
     item = {
         "pk": pk,
         "sk": sk,
         "id": email_id,
-        "status": model.QUEUED,
-        "email_status": model.sharded(model.QUEUED, email_id),
+        "status": status,
+        "email_status": model.sharded(status, email_id),
         "log_index": model.LOG_INDEX_VERSION,
         "feed": model.email_feed(email_id),
         "created_at": model.iso(moment),
@@ -140,11 +140,13 @@ def email_write_with_companions(*, update, email_id, companions, status):
 
 
 def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id=None,
-                     moment, events=(), set_attrs=None, remove_attrs=(), increments=None, companions=None):
+                     moment, events=(), set_attrs=None, remove_attrs=(), increments=None, companions=None,
+                     condition=None, condition_values=None):
     """Move an email to `to_status` (None keeps it) if it is in one of
-    `expect_statuses` and, when given, still held by `claim_id`; set
-    `set_attrs` and append `events`. Raises ConditionFailed when the email
-    was not in that state.
+    `expect_statuses` and, when given, still held by `claim_id` and true to
+    `condition` (an extra condition expression, `#status` available, with
+    `condition_values`); set `set_attrs` and append `events`. Raises
+    ConditionFailed when the email was not in that state.
 
     The email's small items (`companions`: their sort keys, as the email
     item lists them; None to read them from the email) move to the new
@@ -182,6 +184,10 @@ def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id
     if claim_id:
         values[":claim"] = claim_id
         conditions.append("claim_id = :claim")
+    if condition:
+        names["#status"] = "status"
+        values.update(condition_values or {})
+        conditions.append(f"({condition})")
     expression = "SET " + ", ".join(sets)
     if remove_attrs:
         expression += " REMOVE " + ", ".join(remove_attrs)

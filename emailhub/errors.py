@@ -97,3 +97,24 @@ class EmailBusy(EmailhubError):
     """Another worker holds the email right now; try the message again later."""
 
     code = "email_busy"
+
+
+class InvalidSchedule(EmailhubError):
+    """A send_at or expires_at the API cannot take (in the past, too far ahead, ...)."""
+
+    code = "invalid_datetime"
+
+    def __init__(self, message, *, code=None, field=None):
+        super().__init__(message, code=code)
+        self.field = field
+
+
+class StatusConflict(EmailhubError):
+    """The email is no longer in a status that allows the change asked for
+    (a cancel that lost the race to the worker, say). `status` is the one it has."""
+
+    code = "status_conflict"
+
+    def __init__(self, message, *, code=None, status=None):
+        super().__init__(message, code=code)
+        self.status = status

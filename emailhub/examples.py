@@ -34,3 +34,51 @@ GET_EMAIL = {
 HEALTH = {
     200: {"status": "ok", "checks": {"dynamodb": {"ok": True}, "outbox": {"ok": True}, "ses": {"ok": True}}},
 }
+
+SEND_AT = "2026-12-01T09:00:00+01:00"
+SEND_AT_UTC = "2026-12-01T08:00:00.000000Z"
+SECOND_ID = "01a21ecc-a182-77b3-b4ce-7855025ae3fd"
+
+SEND_BATCH = {
+    "body": {"mode": "permissive", "emails": [
+        {"to": ["alice@example.com"], "subject": "Your order", "text": "Thanks!"},
+        {"to": ["alice@example.com"], "subject": "Your invoice", "text": "Attached soon.", "send_at": SEND_AT},
+    ]},
+    202: {"mode": "permissive", "accepted": 2, "rejected": 0, "data": [
+        {"index": 0, "id": EMAIL_ID, "status": "queued", "created_at": AT},
+        {"index": 1, "id": SECOND_ID, "status": "scheduled", "created_at": AT, "send_at": SEND_AT_UTC},
+    ]},
+    400: {"error": {"code": "invalid_batch", "message": "1 of 2 emails are invalid; nothing was accepted. "
+                    "See `errors` (by index).", "field": "emails",
+                    "errors": [{"index": 1, "code": "send_at_in_past", "field": "send_at",
+                                "message": "send_at 2026-11-01T08:00:00.000000Z is in the past (it is "
+                                "2026-11-27T10:00:00.000000Z now); leave it out to send now."}]}},
+    409: _error("idempotency_key_reused", "This Idempotency-Key was already used with a different request. "
+                "Use a new key for a new email.", "Idempotency-Key"),
+    413: _error("payload_too_large", "The request body is over 5242880 bytes."),
+}
+
+_SCHEDULED = {**GET_EMAIL[200], "status": "scheduled", "attempts": 0, "ses_message_id": None, "sent_at": None,
+              "send_at": SEND_AT_UTC, "expires_at": None, "events": [{"at": AT, "type": "accepted"}]}
+
+CANCEL_EMAIL = {
+    200: {**_SCHEDULED, "status": "canceled",
+          "events": [{"at": AT, "type": "accepted"}, {"at": AT, "type": "canceled", "by": "api key eh_live_ab12"}]},
+    404: _error("not_found", f"No email with id {EMAIL_ID!r}."),
+    409: {"error": {"code": "not_cancelable", "field": None, "email_status": "sending",
+                    "message": "This email can no longer be canceled: A worker is sending it right now. Only a "
+                    "scheduled email, or a queued one no worker has taken up yet, can be canceled."}},
+}
+
+RESCHEDULE_EMAIL = {
+    "body": {"send_at": "2026-12-02T09:00:00+01:00"},
+    200: {**_SCHEDULED, "send_at": "2026-12-02T08:00:00.000000Z",
+          "events": [{"at": AT, "type": "accepted"},
+                     {"at": AT, "type": "rescheduled", "send_at": "2026-12-02T08:00:00.000000Z",
+                      "previous": SEND_AT_UTC}]},
+    400: _error("send_at_too_far", "send_at is more than 30 days ahead (EMAILHUB_MAX_SCHEDULE_DAYS).", "send_at"),
+    404: _error("not_found", f"No email with id {EMAIL_ID!r}."),
+    409: {"error": {"code": "not_reschedulable", "field": None, "email_status": "sent",
+                    "message": "This email can no longer be rescheduled: It is already sent. Only a scheduled "
+                    "email, or a queued one no worker has taken up yet, can be rescheduled."}},
+}

@@ -20,6 +20,7 @@ Access patterns and the key or index that serves each (never a Scan):
 - a webhook delivery ................. pk=WHDEL#<endpoint id>#<event id>
 - an endpoint's deliveries by day .... feed-index: feed=WHDEL#<endpoint id>#<day>, created_at
 - webhook events not yet queued ...... feed-index: feed=WHUNSENT (emailhub/webhooks/enqueue.py)
+- scheduled emails due by a minute ... schedule-index (sparse): schedule_bucket=<YYYY-MM-DDTHH:MM>, send_at
 A status, like every other partition, is read with a date range on its sort
 key, so a rare status is one Query at any table size. (Partitions per day
 would not cool anything: all of today's writes land in today's.) What does
@@ -37,7 +38,14 @@ their sort keys in `companions`. They carry the email's status
 status change except the claim into `sending` (see emails.email_transition):
 while an email is being sent its small items keep the status it was claimed
 from.
-Every item carries `expires_at` (epoch seconds), the table's TTL attribute.
+Every item carries `expires_at` (epoch seconds), the table's TTL attribute;
+so an email's own deadline (the API's `expires_at`) is stored as `send_by`.
+
+Scheduled emails: `send_at` (ISO, UTC) is when it may be sent. An email due
+more than SQS's 15-minute delay away carries `schedule_bucket`, the minute of
+its send_at, which puts it in the sparse schedule-index; the scheduler's tick
+Queries only the buckets that are due and removes the attribute when it hands
+the email to the outbox, so the index holds only emails still waiting.
 """
 
 import os
@@ -56,9 +64,17 @@ BOUNCED = "bounced"      # a hard (permanent) bounce
 COMPLAINED = "complained"
 DISCARDED = "discarded"  # staff removed it from the dead-letter queue without sending
 RESENT = "resent"        # staff resent it: a child email (resent_as) carries it on
-STATUSES = (QUEUED, SENDING, RETRYING, DEFERRED, SENT, DELIVERED, BOUNCED, COMPLAINED, FAILED, DISCARDED, RESENT)
+SCHEDULED = "scheduled"  # waits for its send_at; claimed straight from here once due
+CANCELED = "canceled"    # the client canceled it before it was claimed: never sent
+EXPIRED = "expired"      # its expires_at passed before it could be sent: never sent
+STATUSES = (SCHEDULED, QUEUED, SENDING, RETRYING, DEFERRED, SENT, DELIVERED, BOUNCED, COMPLAINED, FAILED, DISCARDED,
+            RESENT, CANCELED, EXPIRED)
 CLAIMABLE = (QUEUED, RETRYING, DEFERRED)
 IN_FLIGHT = (QUEUED, SENDING, RETRYING, DEFERRED)
+# What a client may still cancel: nothing has reached SES and no worker holds it.
+CANCELABLE = (SCHEDULED, QUEUED)
+# What may still expire (a worker holding it, `sending`, is past the point of no return).
+EXPIRABLE = (SCHEDULED, QUEUED, RETRYING, DEFERRED)
 
 STATUS_INDEX = "email-status-index"
 FEED_INDEX = "feed-index"
@@ -67,6 +83,7 @@ SES_MESSAGE_INDEX = "ses-message-index"
 TAG_INDEX = "tag-index"
 MATCH_STATUS_INDEX = "match-status-index"
 DOMAIN_INDEX = "recipient-domain-index"
+SCHEDULE_INDEX = "schedule-index"
 PREFIX_INDEX = "recipient-prefix-index"
 # Indexes of earlier releases, deleted by bootstrap_aws once their replacements
 # are built (status-index: a partition per status and day).
@@ -114,7 +131,8 @@ def table_spec(name):
         "AttributeDefinitions": [
             {"AttributeName": attr, "AttributeType": "S"}
             for attr in ("pk", "sk", "email_status", "feed", "rcpt", "created_at", "ses_message_id", "tag",
-                         "match_status", "rcpt_domain", "rcpt_prefix", "rcpt_order")
+                         "match_status", "rcpt_domain", "rcpt_prefix", "rcpt_order",
+                         "schedule_bucket", "send_at")
         ],
         "GlobalSecondaryIndexes": [
             _index(STATUS_INDEX, "email_status", "created_at", include),
@@ -125,6 +143,9 @@ def table_spec(name):
             _index(TAG_INDEX, "tag", "created_at", companion),
             _index(MATCH_STATUS_INDEX, "match_status", "created_at", companion),
             _index(DOMAIN_INDEX, "rcpt_domain", "created_at", companion),
+            # The tick needs the deadline to expire what is overdue without reading the email.
+            _index(SCHEDULE_INDEX, "schedule_bucket", "send_at",
+                   {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["id", "send_by"]}),
             # created_at too: a prefix page's date range is a filter, not its sort key.
             _index(PREFIX_INDEX, "rcpt_prefix", "rcpt_order",
                    {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["email_id", "created_at"]}),
@@ -159,6 +180,11 @@ def new_email_id(moment=None):
     value = (value & ~(0xF << 76)) | (0x7 << 76)  # version 7
     value = (value & ~(0x3 << 62)) | (0x2 << 62)  # RFC 4122 variant
     return str(uuid.UUID(int=value))
+
+
+def schedule_bucket(moment):
+    """The schedule-index partition of an email due at `moment`: its minute."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M")
 
 
 def email_created_day(email_id):

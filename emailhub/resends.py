@@ -133,9 +133,14 @@ def _resend_chunk(plan, actor):
     return results
 
 
+# A resend goes now: the original's schedule and deadline are behind it.
+NOT_RESENT = ("send_at", "expires_at")
+
+
 def _child(original, actor):
+    request = {k: v for k, v in payload_load(email=original).items() if k not in NOT_RESENT}
     accepted = email_accept(
-        request=payload_load(email=original), api_key_prefix=DASHBOARD_KEY,
+        request=request, api_key_prefix=DASHBOARD_KEY,
         idempotency_key=f"resend:{original['id']}",
         extra={"parent_id": original["id"], "resent_by": actor},
     )

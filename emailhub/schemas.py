@@ -15,16 +15,20 @@ import re
 from typing import Annotated, Literal, Optional
 
 from django.conf import settings
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, SkipValidation, WithJsonSchema, field_validator, model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from emailhub.addresses import InvalidAddress, has_line_break, parse_mailbox
+from emailhub.scheduling.timing import parse_instant
 
 # The codes our validators raise; the API passes them through as error codes.
 ERROR_CODES = {
     "invalid_address", "header_injection", "too_many_recipients", "missing_body", "missing_field",
     "invalid_attachment", "invalid_tag", "invalid_header", "control_character", "too_many_tags",
-    "forbidden_header", "too_many_headers", "too_many_reply_to", "field_too_long",
+    "forbidden_header", "too_many_headers", "too_many_reply_to", "field_too_long", "invalid_datetime",
+    "too_many_emails", "empty_batch",
 }
 # SES message tags (MessageTag in the SES API reference): names and values of
 # 1-256 ASCII letters, digits, '_' or '-', and at most 50 tags on one email.
@@ -97,7 +101,21 @@ def _mailbox(value):
         raise PydanticCustomError("invalid_address", str(err)) from err
 
 
+def _instant(value):
+    """ISO 8601 with an offset, kept as given (it is part of the request that
+    is hashed for idempotency); its range is checked when accepting."""
+    if value is None:
+        return value
+    try:
+        parse_instant(value)
+    except ValueError as err:
+        raise PydanticCustomError("invalid_datetime", str(err)) from err
+    return value
+
+
 HeaderText = Annotated[str, BeforeValidator(_header_text)]
+Instant = Annotated[Optional[str], BeforeValidator(_instant),
+                    WithJsonSchema({"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]})]
 MailboxStr = Annotated[str, BeforeValidator(_mailbox)]
 # One address or a list: the schema says so, the validator makes it a list.
 MailboxList = Annotated[
@@ -147,6 +165,11 @@ class SendEmailIn(Strict):
     tags: dict[str, str] = Field({}, description="SES message tags, name to value.")
     headers: dict[str, str] = Field({}, description="Extra headers, e.g. List-Unsubscribe.")
     attachments: list[AttachmentIn] = []
+    send_at: Instant = Field(None, description="Send later: ISO 8601 with an offset (2026-12-01T09:00:00+01:00), "
+                             "from now to EMAILHUB_MAX_SCHEDULE_DAYS (30) days ahead. The email is `scheduled` "
+                             "until then and can be canceled or rescheduled.")
+    expires_at: Instant = Field(None, description="Never send after this (ISO 8601 with an offset): an email not "
+                                "sent by then ends `expired`. For one-time codes and alerts that go stale.")
 
     @field_validator("tags")
     @classmethod
@@ -208,8 +231,55 @@ class SendEmailIn(Strict):
         return self
 
     def as_request(self):
-        """The canonical request that is stored and hashed for idempotency."""
-        return self.model_dump(by_alias=False)
+        """The canonical request that is stored and hashed for idempotency
+        (send_at and expires_at only when given, so the hash of a request
+        without them is what it always was)."""
+        request = self.model_dump(by_alias=False)
+        for name in ("send_at", "expires_at"):
+            if request[name] is None:
+                del request[name]
+        return request
+
+
+class RescheduleIn(Strict):
+    send_at: str = Field(description="The new time: ISO 8601 with an offset, from now to "
+                         "EMAILHUB_MAX_SCHEDULE_DAYS (30) days ahead.")
+
+    @field_validator("send_at")
+    @classmethod
+    def _send_at(cls, value):
+        return _instant(value)
+
+
+def _batch_emails(value):
+    """The list's size is checked before any email in it is read."""
+    if not isinstance(value, list):
+        raise PydanticCustomError("invalid_field", "Give the emails as a list of objects.")
+    limit = settings.EMAILHUB_MAX_BATCH
+    if not value:
+        raise PydanticCustomError("empty_batch", "The batch has no emails.")
+    if len(value) > limit:
+        raise PydanticCustomError("too_many_emails", "{count} emails; a batch takes at most {limit} "
+                                  "(EMAILHUB_MAX_BATCH).", {"count": len(value), "limit": limit})
+    return value
+
+
+class BatchIn(Strict):
+    # Documented as SendEmailIn objects, read as they came: each is validated
+    # on its own (api/batch.py), so one invalid email becomes an error at its
+    # index instead of failing the whole request.
+    emails: Annotated[list[SendEmailIn], SkipValidation] = Field(
+        description="Up to EMAILHUB_MAX_BATCH (100) emails, each what POST /send-email takes.")
+    mode: Literal["strict", "permissive"] = Field(
+        "strict", description="strict: one invalid email and nothing is accepted (400 listing every error by "
+        "index). permissive: the valid emails are accepted; `data` gives each index its id or its error.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _size_first(cls, data):
+        if isinstance(data, dict) and "emails" in data:
+            _batch_emails(data["emails"])
+        return data
 
 
 class ErrorBody(BaseModel):
@@ -226,6 +296,8 @@ class AcceptedOut(BaseModel):
     id: str
     status: str
     created_at: str
+    send_at: Optional[str] = Field(None, description="When a scheduled email will be sent (UTC).")
+    expires_at: Optional[str] = Field(None, description="When it stops being sent (UTC).")
 
 
 class EventOut(BaseModel):
@@ -252,7 +324,38 @@ class EmailOut(BaseModel):
     sent_at: Optional[str] = None
     parent_id: Optional[str] = Field(None, description="The email this one resends.")
     resent_as: Optional[str] = Field(None, description="The email that resent this one.")
+    send_at: Optional[str] = Field(None, description="When it is (or was) to be sent, for a scheduled email.")
+    expires_at: Optional[str] = Field(None, description="Never sent after this (then it is `expired`).")
     events: list[EventOut]
+
+
+class BatchItemOut(BaseModel):
+    index: int
+    id: Optional[str] = None
+    status: Optional[str] = None
+    created_at: Optional[str] = None
+    send_at: Optional[str] = None
+    expires_at: Optional[str] = None
+    error: Optional[ErrorBody] = None
+
+
+class BatchOut(BaseModel):
+    mode: Literal["strict", "permissive"]
+    accepted: int
+    rejected: int
+    data: list[BatchItemOut] = Field(description="One entry per email, in the order sent: its id or its error.")
+
+
+class BatchErrorItem(ErrorBody):
+    index: int
+
+
+class BatchErrorBody(ErrorBody):
+    errors: list[BatchErrorItem] = []
+
+
+class BatchErrorOut(BaseModel):
+    error: BatchErrorBody
 
 
 class HealthOut(BaseModel):

@@ -11,9 +11,20 @@ from emailhub.errors import NotFound
 from emailhub.payloads import payload_load
 
 
-def email_status(*, email_id):
-    """An email's public status record, as `GET /emails/{id}` returns it."""
+def email_for_key(*, email_id, api_key):
+    """The email `email_id` as the API key `api_key` may see it (every key
+    sees every email today); NotFound otherwise. The API's operations on one
+    email (GET, cancel, PATCH) load it through here."""
     email = email_get(email_id)
+    if email is None:
+        raise NotFound(f"No email with id {email_id!r}.")
+    return email
+
+
+def email_status(*, email_id=None, email=None):
+    """An email's public status record, as `GET /emails/{id}` returns it."""
+    if email is None:
+        email = email_get(email_id)
     if email is None:
         raise NotFound(f"No email with id {email_id!r}.")
     summary = email["summary"]
@@ -34,6 +45,8 @@ def email_status(*, email_id):
         "sent_at": email.get("sent_at"),
         "parent_id": email.get("parent_id"),
         "resent_as": email.get("resent_as"),
+        "send_at": email.get("send_at"),
+        "expires_at": email.get("send_by"),
         "events": email.get("events", []),
     }
 

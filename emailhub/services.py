@@ -24,14 +24,16 @@ from emailhub.emails import (
 )
 from emailhub.faults import fault_point
 from emailhub.errors import (
-    AwsUnavailable, ConditionFailed, EmailBusy, EmailhubError, EnqueueFailed, IdempotencyConflict, SendError,
-    Suppressed, TooLarge, TransactionConflict, UnverifiedIdentities,
+    AwsUnavailable, ConditionFailed, EmailBusy, EmailhubError, EnqueueFailed, IdempotencyConflict, InvalidSchedule,
+    SendError, Suppressed, TooLarge, TransactionConflict, UnverifiedIdentities,
 )
 from emailhub.identities import identities_check_sandbox
 from emailhub.logs import log_context_add
 from emailhub.messages import SES_MAX_MESSAGE_BYTES, encoded_size_bound, ses_arguments
 from emailhub.metrics import metric_count
 from emailhub.payloads import payload_load, payload_store
+from emailhub.scheduling.expiry import email_expire, email_overdue
+from emailhub.scheduling.timing import SQS_MAX_DELAY_SECONDS, Schedule, schedule_of
 from emailhub.stats import stats_record
 from emailhub.suppression import suppressed_among, suppression_checks
 from emailhub.webhooks.events import ACCEPTED
@@ -48,6 +50,8 @@ class Accepted:
     companions: tuple = ()
     # The request, when the outbox message can carry it (see OUTBOX_REQUEST_BYTES).
     request: dict = None
+    # The outbox delay to enqueue it with; None when it waits in the schedule-index.
+    delay_seconds: int = 0
 
 
 # --- accepting ---------------------------------------------------------------
@@ -58,7 +62,10 @@ def email_send(*, request, api_key_prefix, idempotency_key=None):
     `request` is SendEmailIn.as_request(). With an idempotency key, the same
     key and request return the first answer and send nothing more; the same
     key with another request raises IdempotencyConflict. When the outbox
-    cannot be reached the email is withdrawn and EnqueueFailed raised."""
+    cannot be reached the email is withdrawn and EnqueueFailed raised. An
+    email with a send_at waits `scheduled`: on the outbox with a delay when
+    that is at most 15 minutes away, else in the schedule-index (nothing to
+    enqueue now)."""
     accepted = email_accept(request=request, api_key_prefix=api_key_prefix, idempotency_key=idempotency_key)
     email_id = accepted.body["id"]
     log_context_add(email_id=email_id)
@@ -68,8 +75,10 @@ def email_send(*, request, api_key_prefix, idempotency_key=None):
         # is harmless: the worker's conditional claim sends each email once.
         _enqueue_if_queued(email_id)
         return accepted
+    if accepted.delay_seconds is None:
+        return accepted
     try:
-        outbox_enqueue(email_id=email_id, request=accepted.request)
+        outbox_enqueue(email_id=email_id, request=accepted.request, delay_seconds=accepted.delay_seconds)
     except EmailhubError as err:
         if _withdraw(accepted):
             raise EnqueueFailed("The outbox queue is unavailable; nothing was accepted. Retry later.") from err
@@ -78,43 +87,89 @@ def email_send(*, request, api_key_prefix, idempotency_key=None):
     return accepted
 
 
-def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
-    """Check the sandbox and store the email as `queued`, in one transaction
-    with its recipient items, its idempotency record and a suppression check
-    per recipient. The caller puts it on the outbox."""
+@dataclass(frozen=True)
+class Prepared:
+    """An email checked and built, nothing written yet (but a large payload's
+    copy in S3): `item` and `companions` are what to store."""
+
+    body: dict
+    request: dict
+    item: dict
+    companions: list
+    recipients: list
+    schedule: Schedule
+    moment: object
+
+
+def email_prepare(*, request, api_key_prefix, idempotency_key=None, extra=None, email_id=None, moment=None):
+    """Everything about one email that can be checked before writing: its
+    size, its schedule, the SES sandbox, its item's size. Raises TooLarge,
+    InvalidSchedule or UnverifiedIdentities. `email_id` and `moment` rebuild
+    an email already given an id (a batch's replay)."""
     request = {**request, "sender": request.get("sender") or settings.EMAILHUB_DEFAULT_FROM}
     if encoded_size_bound(request) > SES_MAX_MESSAGE_BYTES:
         raise TooLarge(f"Once MIME-encoded this email could be over SES's {SES_MAX_MESSAGE_BYTES // 2**20} MB "
                        "message limit; send smaller bodies or attachments.", code="message_too_large")
+    moment = moment or model.now()
+    schedule = schedule_of(request, moment)
     recipients = request_recipients(request)
+    identities_check_sandbox(sender=parse_mailbox(request["sender"]).address, recipients=recipients,
+                             fields=request_recipient_fields(request))
+    email_id = email_id or model.new_email_id(moment)
+    status = model.SCHEDULED if schedule.send_at else model.QUEUED
+    expires_at = model.epoch(max(moment, schedule.send_at or moment)
+                             + timedelta(days=settings.EMAILHUB_RETENTION_DAYS))
+    body = {"id": email_id, "status": status, "created_at": model.iso(moment), **_schedule_fields(schedule)}
+    summary = _summary(request)
+    payload = payload_store(email_id=email_id, request=request, room=_payload_room(summary))
+    companions = companion_items(email_id=email_id, moment=moment, addresses=recipients, tags=summary["tags"],
+                                 expires_at=expires_at, status=status)
+    item = email_item(
+        email_id=email_id, moment=moment, summary=summary, expires_at=expires_at, payload=payload,
+        api_key_prefix=api_key_prefix, idempotency_key=idempotency_key,
+        extra={**schedule.attributes(moment), **(extra or {})},
+        companions=[c["sk"] for c in companions], status=status,
+    )
+    return Prepared(body=body, request=request, item=item, companions=companions, recipients=recipients,
+                    schedule=schedule, moment=moment)
+
+
+def _schedule_fields(schedule):
+    """send_at / expires_at as the API answers them (only those set)."""
+    fields = {"send_at": schedule.send_at, "expires_at": schedule.send_by}
+    return {name: model.iso(value) for name, value in fields.items() if value is not None}
+
+
+def prepared_enqueue_delay(prepared):
+    """What to do with a stored email now: None when it waits in the
+    schedule-index (the tick enqueues it), else the outbox delay in seconds."""
+    if prepared.schedule.waits_in_index(prepared.moment):
+        return None
+    return prepared.schedule.delay_seconds(model.now())
+
+
+def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
+    """Check the sandbox and store the email as `queued` (or `scheduled`), in
+    one transaction with its recipient items, its idempotency record and a
+    suppression check per recipient. The caller puts it on the outbox."""
+    request = {**request, "sender": request.get("sender") or settings.EMAILHUB_DEFAULT_FROM}
     try:
-        identities_check_sandbox(sender=parse_mailbox(request["sender"]).address, recipients=recipients,
-                                 fields=request_recipient_fields(request))
-    except UnverifiedIdentities:
-        # A retried request is answered as the first time, even if an identity was withdrawn since.
+        prepared = email_prepare(request=request, api_key_prefix=api_key_prefix,
+                                 idempotency_key=idempotency_key, extra=extra)
+    except (UnverifiedIdentities, InvalidSchedule):
+        # A retried request is answered as the first time, even if an identity
+        # was withdrawn since or its send_at has passed.
         replayed = _replay_if_recorded(api_key_prefix, idempotency_key, request)
         if replayed:
             return replayed
         raise
-
-    moment = model.now()
-    email_id = model.new_email_id(moment)
-    expires_at = model.epoch(moment + timedelta(days=settings.EMAILHUB_RETENTION_DAYS))
-    body = {"id": email_id, "status": model.QUEUED, "created_at": model.iso(moment)}
-    summary = _summary(request)
-    payload = payload_store(email_id=email_id, request=request, room=_payload_room(summary))
-    companions = companion_items(email_id=email_id, moment=moment, addresses=recipients, tags=summary["tags"],
-                                 expires_at=expires_at)
-    item = email_item(
-        email_id=email_id, moment=moment, summary=summary, expires_at=expires_at, payload=payload,
-        api_key_prefix=api_key_prefix, idempotency_key=idempotency_key, extra=extra,
-        companions=[c["sk"] for c in companions],
-    )
-    writes = [("Put", dynamodb.put_args(item, condition="attribute_not_exists(pk)"))]
+    email_id, body, recipients = prepared.body["id"], prepared.body, prepared.recipients
+    companions = prepared.companions
+    writes = [("Put", dynamodb.put_args(prepared.item, condition="attribute_not_exists(pk)"))]
     writes += [("Put", dynamodb.put_args(r)) for r in companions]
     companion_keys = [(r["pk"], r["sk"]) for r in companions]
     if idempotency_key:
-        writes.insert(0, _idempotency_put(api_key_prefix, idempotency_key, request, body, moment))
+        writes.insert(0, _idempotency_put(api_key_prefix, idempotency_key, request, body, prepared.moment))
         companion_keys.append(_idempotency_key(api_key_prefix, idempotency_key))
     # 50 recipients and 50 tags with the email and its idempotency record are
     # 102 items, over a transaction's 100: the last small items follow in a
@@ -137,10 +192,16 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
         raise
     for start in range(0, len(overflow), TRANSACTION_ITEMS):
         _transact_retrying_conflicts(overflow[start:start + TRANSACTION_ITEMS], token=None)
+    item = prepared.item
     email_status_changed(email_id=email_id, status=item["status"], timeline_event=item["events"][0], email=item,
                          event_type=ACCEPTED)
-    carried = request if "request" in payload and payload["payload_bytes"] <= OUTBOX_REQUEST_BYTES else None
-    return Accepted(body=body, companions=tuple(companion_keys), request=carried)
+    payload = prepared.item
+    # A scheduled email's message must not carry its request: the worker reads
+    # the email to see whether it is due (and not canceled) before anything else.
+    carried = (request if "request" in payload and payload["payload_bytes"] <= OUTBOX_REQUEST_BYTES
+               and not prepared.schedule.send_at else None)
+    return Accepted(body=body, companions=tuple(companion_keys), request=carried,
+                    delay_seconds=prepared_enqueue_delay(prepared))
 
 
 # DynamoDB items are at most 400 KB; the email item keeps 100 KB of it for
@@ -276,8 +337,26 @@ def _replay_if_recorded(api_key_prefix, idempotency_key, request):
 
 def _enqueue_if_queued(email_id):
     email = email_get(email_id)
-    if email and email["status"] == model.QUEUED:
-        outbox_enqueue(email_id=email_id)
+    if email:
+        email_enqueue_waiting(email=email)
+
+
+def email_enqueue_waiting(*, email):
+    """Put a stored email that waits for the outbox on it (again): a queued
+    one at once, a scheduled one outside the schedule-index with the delay
+    left. Returns True when a message was sent."""
+    if email["status"] == model.QUEUED:
+        outbox_enqueue(email_id=email["id"])
+        return True
+    if email["status"] == model.SCHEDULED and not email.get("schedule_bucket"):
+        outbox_enqueue(email_id=email["id"], delay_seconds=scheduled_delay(email, model.now()))
+        return True
+    return False
+
+
+def scheduled_delay(email, moment):
+    """Seconds until a scheduled email is due, within SQS's 15-minute delay."""
+    return min(SQS_MAX_DELAY_SECONDS, Schedule(send_at=model.parse_iso(email["send_at"])).delay_seconds(moment))
 
 
 def _withdraw(accepted):
@@ -287,8 +366,8 @@ def _withdraw(accepted):
     stays queued, for the stuck-email alarm)."""
     email_id = accepted.body["id"]
     deletes = [("Delete", dynamodb.delete_args(
-        *model.email_key(email_id), condition="#s = :queued AND attempts = :zero",
-        names={"#s": "status"}, values={":queued": model.QUEUED, ":zero": 0}))]
+        *model.email_key(email_id), condition="#s IN (:queued, :scheduled) AND attempts = :zero",
+        names={"#s": "status"}, values={":queued": model.QUEUED, ":scheduled": model.SCHEDULED, ":zero": 0}))]
     deletes += [("Delete", dynamodb.delete_args(pk, sk)) for pk, sk in accepted.companions]
     try:
         dynamodb.transact(deletes[:TRANSACTION_ITEMS])
@@ -328,17 +407,19 @@ def email_deliver(*, email_id, request=None):
     `sending` means only "SES may have sent it". Any error before the claim
     uses an attempt, so nothing can loop for ever. `request` is the one the
     outbox message carried, if any (the stored one otherwise)."""
-    if _quota_used_up():
-        return _defer(email_id, expect_statuses=model.CLAIMABLE,
-                      reason="The account's 24-hour SES sending quota is used up.")
-    paused = reputation.sending_paused()
-    if paused:
-        return _hold(email_id, reason=paused)
     email = None
     if request is None:
         email = email_get(email_id)
-        if email is None or email["status"] not in model.CLAIMABLE:
+        if email is None or not _ready(email, model.now()):
             return _not_claimable(email_id, email)
+    # A scheduled email is claimed straight from `scheduled` once due.
+    ready = model.CLAIMABLE + ((model.SCHEDULED,) if email and email["status"] == model.SCHEDULED else ())
+    if _quota_used_up():
+        return _defer(email_id, expect_statuses=ready,
+                      reason="The account's 24-hour SES sending quota is used up.")
+    paused = reputation.sending_paused()
+    if paused:
+        return _hold(email_id, reason=paused, ready=ready)
     try:
         if request is None:
             request = payload_load(email=email)
@@ -348,21 +429,42 @@ def email_deliver(*, email_id, request=None):
         # Right before the call, so the pace SES sees is the pace the bucket keeps.
         pacing.wait_for_slot(recipients=recipients)
     except Exception as err:  # noqa: BLE001 - every error uses an attempt (see _preparation_error)
-        return _attempt_failed(email_id, _preparation_error(err))
+        return _attempt_failed(email_id, _preparation_error(err), expect_statuses=ready)
     fault_point("before_claim")
     claim_id = uuid.uuid4().hex
     moment = model.now()
     try:
+        # Conditional on the status (a canceled email is never claimed), on
+        # send_at having come and on expires_at not having passed.
         email = email_transition(
-            email_id, to_status=model.SENDING, expect_statuses=model.CLAIMABLE,
-            moment=moment, increments={"attempts": 1},
+            email_id, to_status=model.SENDING, moment=moment, increments={"attempts": 1},
             set_attrs={"claim_id": claim_id,
                        "lease_until": model.epoch(moment) + settings.EMAILHUB_CLAIM_LEASE_SECONDS},
+            remove_attrs=("schedule_bucket",),
+            condition=CLAIM_CONDITION, condition_values=_claim_values(moment),
         )
     except ConditionFailed:
         return _not_claimable(email_id)
     fault_point("after_claim")
     return _send(email, claim_id, arguments, recipients)
+
+
+CLAIM_CONDITION = ("(#status IN (:c0, :c1, :c2) OR (#status = :scheduled AND send_at <= :now_iso)) "
+                   "AND (attribute_not_exists(send_by) OR send_by > :now_iso)")
+
+
+def _claim_values(moment):
+    values = {f":c{i}": status for i, status in enumerate(model.CLAIMABLE)}
+    return {**values, ":scheduled": model.SCHEDULED, ":now_iso": model.iso(moment)}
+
+
+def _ready(email, moment):
+    """Whether the worker may try to send `email` at `moment` (the claim's
+    condition decides; this spares the work before it when it cannot)."""
+    if email_overdue(email, moment):
+        return False
+    return email["status"] in model.CLAIMABLE or (
+        email["status"] == model.SCHEDULED and email["send_at"] <= model.iso(moment))
 
 
 def _preparation_error(err):
@@ -379,13 +481,13 @@ def _preparation_error(err):
                      code="internal_error", kind=ses.TRANSIENT)
 
 
-def _attempt_failed(email_id, err):
+def _attempt_failed(email_id, err, *, expect_statuses=model.CLAIMABLE):
     """Count an attempt that failed before its claim (nothing was sent): retry
     with backoff, or fail and park once attempts run out or the error is permanent."""
     moment = model.now()
     try:
         email = email_transition(
-            email_id, to_status=model.RETRYING, expect_statuses=model.CLAIMABLE, moment=moment,
+            email_id, to_status=model.RETRYING, expect_statuses=expect_statuses, moment=moment,
             increments={"attempts": 1}, remove_attrs=("claim_id", "lease_until"),
             companions=(),  # the item is needed back; _retry or _fail right after moves the small items
         )
@@ -452,19 +554,19 @@ def _quota_used_up():
         return False  # cannot tell: SES itself will refuse if it is, and the email is deferred then
 
 
-def _hold(email_id, *, reason):
+def _hold(email_id, *, reason, ready=model.CLAIMABLE):
     """Sending is paused (emailhub/reputation.py): defer the email like a
     used-up quota does, no attempt used. An email already waiting for the
     same reason goes back on the outbox without another timeline entry, so a
     pause of days does not grow its item by one entry every 15 minutes."""
     email = email_get(email_id)
-    if email is None or email["status"] not in model.CLAIMABLE:
+    if email is None or email["status"] not in ready:
         return _not_claimable(email_id, email)
     if email["status"] == model.DEFERRED and (email.get("last_error") or {}).get("code") == PAUSED_CODE:
         outbox_enqueue(email_id=email_id, delay_seconds=min(900, settings.EMAILHUB_QUOTA_RETRY_SECONDS))
         metric_count("Deferred")
         return "deferred"
-    return _defer(email_id, expect_statuses=model.CLAIMABLE, reason=reason, code=PAUSED_CODE,
+    return _defer(email_id, expect_statuses=ready, reason=reason, code=PAUSED_CODE,
                   companions=email.get("companions", ()))
 
 
@@ -581,6 +683,14 @@ def _not_claimable(email_id, email=None):
     if email is None:
         logger.warning("Outbox message for unknown email %s dropped", email_id)
         return "missing"
+    moment = model.now()
+    if email["status"] in model.EXPIRABLE and email_overdue(email, moment):
+        try:
+            return email_expire(email=email, moment=moment)
+        except ConditionFailed:
+            return _not_claimable(email_id)
+    if email["status"] == model.SCHEDULED:
+        return _scheduled_message(email, moment)
     if email["status"] == model.SENDING:
         if email.get("lease_until", 0) > model.epoch(model.now()):
             raise EmailBusy(f"Email {email_id} is being sent by another worker.")
@@ -594,7 +704,22 @@ def _not_claimable(email_id, email=None):
                          expect_statuses=(model.SENDING,))
         except ConditionFailed:
             return _not_claimable(email_id)
+    if email["status"] in (model.CANCELED, model.EXPIRED):
+        return email["status"]
     if email["status"] == model.FAILED and not email.get("dlq_message_id"):
         email_park(email=email)  # a previous park was interrupted
         return "failed"
     return "duplicate"
+
+
+def _scheduled_message(email, moment):
+    """An outbox message for an email still `scheduled`: early (it was
+    rescheduled later, or the delay was cut short), or due but changed while
+    it was being claimed."""
+    if email["send_at"] <= model.iso(moment):
+        raise EmailBusy(f"Email {email['id']} changed while it was being claimed; trying again.")
+    if email.get("schedule_bucket"):
+        return "not_due"  # it waits in the schedule-index: the tick enqueues it when due
+    # This message is the email's only way to the outbox: send it again, delayed.
+    outbox_enqueue(email_id=email["id"], delay_seconds=scheduled_delay(email, moment))
+    return "not_due"

@@ -251,6 +251,15 @@ EMAILHUB_ALARM_OUTBOX_AGE_SECONDS = env_int("EMAILHUB_ALARM_OUTBOX_AGE_SECONDS",
 EMAILHUB_GUARD_RESUME_HOURS = env_int("EMAILHUB_GUARD_RESUME_HOURS", 24)
 # How long a worker trusts the guard's last reading before reading the counters again.
 EMAILHUB_GUARD_CACHE_SECONDS = env_int("EMAILHUB_GUARD_CACHE_SECONDS", 60)
+
+# POST /emails/batch takes at most this many emails (its body is bounded by
+# EMAILHUB_MAX_REQUEST_BYTES like any request's).
+EMAILHUB_MAX_BATCH = env_int("EMAILHUB_MAX_BATCH", 100)
+# send_at may be at most this many days ahead.
+EMAILHUB_MAX_SCHEDULE_DAYS = env_int("EMAILHUB_MAX_SCHEDULE_DAYS", 30)
+# The scheduler's tick looks back at most this many minute buckets (after an
+# outage it catches up this many minutes per tick).
+EMAILHUB_SCHEDULER_CATCH_UP_MINUTES = env_int("EMAILHUB_SCHEDULER_CATCH_UP_MINUTES", 60)
 # Crash drills only (emailhub/faults.py): the worker step at which the process
 # kills itself. Never honoured in production.
 EMAILHUB_FAULT_POINT = "" if PRODUCTION else env("EMAILHUB_FAULT_POINT", "")

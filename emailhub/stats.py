@@ -1,7 +1,7 @@
 """Hourly counts of what happened to emails, for the dashboard overview.
 
 Each outcome (sent, delivered, bounced, complained, retrying, failed,
-resent, discarded) adds one to a small
+resent, discarded, canceled, expired) adds one to a small
 item for the hour it happened in, with a plain UpdateItem ADD. Plain updates
 of one item queue up inside DynamoDB instead of conflicting the way
 transactions do, so the counters never make a send fail; they stay out of the
@@ -32,7 +32,7 @@ from emailhub.metrics import metric_count
 logger = logging.getLogger(__name__)
 
 OUTCOMES = (model.SENT, model.DELIVERED, model.BOUNCED, model.COMPLAINED, model.RETRYING, model.FAILED,
-            model.RESENT, model.DISCARDED)
+            model.RESENT, model.DISCARDED, model.CANCELED, model.EXPIRED)
 
 
 def stats_key(hour):

@@ -1,8 +1,9 @@
 """Lambda entry points for SQS events: parse records, call services, no logic.
 
 `outbox_handler` is what the outbox queue's event source invokes,
-`events_handler` the SES events queue's and `webhooks_handler` the webhooks
-queue's. Each takes batches and answers with the records to retry
+`events_handler` the SES events queue's, `webhooks_handler` the webhooks
+queue's and `scheduler_handler` the every-minute schedule rule's. The queue
+handlers take batches and answer with the records to retry
 (emailhub/batches.py); the local runner's pollers hand their batches to
 these same handlers. `process_outbox_records` / `process_event_records` /
 `process_webhook_records` take bare records and return the ids to retry."""
@@ -132,3 +133,12 @@ def webhooks_handler(event, context=None):
     _django()
     _flush_unsent_webhooks()
     return sqs_batch_handle(event.get("Records", []), deliver_webhook_one, worker="webhooks", context=context)
+
+
+def scheduler_handler(event=None, context=None):
+    """The every-minute rule (zappa_settings.json `events`): hand due scheduled emails to the outbox."""
+    _django()
+    from emailhub.scheduling.ticks import scheduler_tick
+
+    report = scheduler_tick()
+    return {"enqueued": len(report.enqueued), "expired": len(report.expired), "busy": report.busy}

@@ -237,3 +237,37 @@ def ses_failures(monkeypatch):
 
         monkeypatch.setattr(SESV2Backend, name, failing)
     return fail_next
+
+
+class Clock:
+    """The time Emailhub sees (model.now) and moto's SQS delays and
+    visibility follow, moved only by the test."""
+
+    def __init__(self, start):
+        self.now = start
+
+    def advance(self, delta):
+        self.now += delta
+        return self.now
+
+    @staticmethod
+    def minutes(count):
+        from datetime import timedelta
+
+        return timedelta(minutes=count)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from datetime import datetime, timezone
+
+    import moto.sqs.models
+
+    from emailhub import model
+
+    # A whole second, so ISO text and SQS's whole-second delays line up.
+    injected = Clock(datetime.now(timezone.utc).replace(microsecond=0))
+    monkeypatch.setattr(model, "now", lambda: injected.now)
+    # Delays and visibility only: moto's long polls keep the real time, or a wait would never end.
+    monkeypatch.setattr(moto.sqs.models, "unix_time_millis", lambda: injected.now.timestamp() * 1000)
+    return injected

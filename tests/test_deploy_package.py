@@ -44,7 +44,9 @@ def test_stage_settings_fit_lambda_sqs_and_api_gateway():
         assert OUTBOX_VISIBILITY_SECONDS >= 6 * config["timeout_seconds"]
         assert int(config["environment_variables"]["EMAILHUB_CLAIM_LEASE_SECONDS"]) > config["timeout_seconds"]
         env = config["environment_variables"]
-        sources = {event["function"]: event["event_source"] for event in config["events"]}
+        sources = {event["function"]: event["event_source"] for event in config["events"] if "event_source" in event}
+        # The scheduler's tick: a rule every minute, its handler in the package.
+        assert {"function": "emailhub.worker.scheduler_handler", "expression": "rate(1 minute)"} in config["events"]
         assert set(sources) == {"emailhub.worker.outbox_handler", "emailhub.worker.events_handler",
                                 "emailhub.worker.webhooks_handler"}
         # Batches, with partial batch failures reported (set by `bootstrap_aws --after-deploy`,

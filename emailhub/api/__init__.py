@@ -11,6 +11,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
+from django.urls import register_converter
 from ninja import Header, NinjaAPI, Path, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
@@ -19,14 +20,33 @@ from ninja.security import HttpBearer
 from emailhub import examples, services
 from emailhub.apikeys import api_key_authenticate
 from emailhub.errors import (
-    AwsUnavailable, EmailhubError, EnqueueFailed, IdempotencyConflict, NotFound, Suppressed, TooLarge,
-    UnverifiedIdentities,
+    AwsUnavailable, EmailhubError, EnqueueFailed, IdempotencyConflict, InvalidSchedule, NotFound, StatusConflict,
+    Suppressed, TooLarge, UnverifiedIdentities,
 )
 from emailhub.health import health_check
 from emailhub.schemas import ERROR_CODES, AcceptedOut, EmailOut, ErrorOut, HealthOut, SendEmailIn
-from emailhub.selectors import email_status
+from emailhub.selectors import email_for_key, email_status
 
 logger = logging.getLogger(__name__)
+
+
+class EmailRefConverter:
+    """An email id in a path: anything but "batch", so that the URL pattern of
+    /emails/{email_id} (GET, PATCH) leaves /emails/batch to its own operation
+    (Django takes the first pattern that matches, whatever the method)."""
+
+    regex = r"(?!batch$)[^/]+"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(EmailRefConverter, "email_ref")
+# The path of the operations on one email (GET here, PATCH in api/scheduling.py).
+EMAIL_PATH = "emails/{email_ref:email_id}"
 
 class ApiError(Exception):
     def __init__(self, status, code, message, field=None, **extra):
@@ -110,11 +130,9 @@ def _too_big(request, exc):
                           f"The request body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
 
 
-@api.exception_handler(ValidationError)
-def _validation_error(request, exc):
-    first = exc.errors[0]
-    if first["type"] == "missing" and not _field(first.get("loc", ())):
-        return error_response(400, "malformed_json", "The body is empty: send a JSON object.")
+def validation_error_body(errors):
+    """{"code", "message", "field"} for the first of pydantic's `errors`."""
+    first = errors[0]
     code = _PYDANTIC_CODES.get(first["type"]) or (
         first["type"] if first["type"] in ERROR_CODES else "invalid_field")
     field = _field(first.get("loc", ()))
@@ -123,7 +141,15 @@ def _validation_error(request, exc):
         message = f"Unknown field {field!r}."
     elif code == "missing_field" and first["type"] == "missing":
         message = f"Field {field!r} is required."
-    return error_response(400, code, message, field)
+    return {"code": code, "message": message, "field": field}
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc):
+    first = exc.errors[0]
+    if first["type"] == "missing" and not _field(first.get("loc", ())):
+        return error_response(400, "malformed_json", "The body is empty: send a JSON object.")
+    return error_response(400, **validation_error_body(exc.errors))
 
 
 @api.exception_handler(HttpError)
@@ -151,6 +177,10 @@ def _emailhub_error(request, exc):
         return error_response(409, exc.code, exc.message, "Idempotency-Key")
     if isinstance(exc, NotFound):
         return error_response(404, exc.code, exc.message)
+    if isinstance(exc, InvalidSchedule):
+        return error_response(400, exc.code, exc.message, exc.field)
+    if isinstance(exc, StatusConflict):
+        return error_response(409, exc.code, exc.message, email_status=exc.status)
     if isinstance(exc, TooLarge):
         return error_response(413, exc.code, exc.message)
     if isinstance(exc, (EnqueueFailed, AwsUnavailable)):
@@ -212,11 +242,11 @@ def send_email(request, payload: SendEmailIn,
     return response
 
 
-@api.get("emails/{email_id}", auth=ApiKeyAuth(), response={200: EmailOut, 401: ErrorOut, 404: ErrorOut},
+@api.get(EMAIL_PATH, auth=ApiKeyAuth(), response={200: EmailOut, 401: ErrorOut, 404: ErrorOut},
          summary="An email's status and timeline", operation_id="get_email",
          openapi_extra=_examples(examples.GET_EMAIL))
 def get_email(request, email_id: str = Path(..., example=examples.EMAIL_ID)):
-    return email_status(email_id=email_id)
+    return email_status(email=email_for_key(email_id=email_id, api_key=request.auth))
 
 
 @api.get("health", response={200: HealthOut, 503: HealthOut}, summary="Reachability of each AWS dependency",
@@ -227,3 +257,10 @@ def health(request):
     reachable, degraded, checks = health_check()
     status = "unavailable" if not reachable else "degraded" if degraded else "ok"
     return Status(200 if reachable else 503, {"status": status, "checks": checks})
+
+
+# The routers of the other groups of operations (imported last: they use the above).
+from emailhub.api import batch, scheduling  # noqa: E402
+
+api.add_router("", batch.router)
+api.add_router("", scheduling.router)

@@ -123,13 +123,15 @@ def queue_arn(name):
     return attributes(name)["QueueArn"]
 
 
-def send_batch(queue, bodies):
-    """Send many messages, ten per SendMessageBatch call. Returns the indexes
-    of the bodies that failed."""
+def send_batch(queue, bodies, *, delays=None):
+    """Send many messages, ten per SendMessageBatch call, each after its
+    delay in `delays` (seconds, 0-900) when given. Returns the indexes of the
+    bodies that failed."""
     failed = []
     for start in range(0, len(bodies), 10):
         chunk = bodies[start:start + 10]
-        entries = [{"Id": str(start + i), "MessageBody": json.dumps(body, separators=(",", ":"))}
+        entries = [{"Id": str(start + i), "MessageBody": json.dumps(body, separators=(",", ":")),
+                    **({"DelaySeconds": int(delays[start + i])} if delays else {})}
                    for i, body in enumerate(chunk)]
         response = _sqs("send_message_batch", QueueUrl=queue_url(queue), Entries=entries)
         failed += [int(entry["Id"]) for entry in response.get("Failed", [])]

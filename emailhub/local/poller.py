@@ -92,6 +92,31 @@ def WebhooksPoller(*, wait_seconds=1):  # noqa: N802
     return Poller(poll_webhooks_once, name="webhooks-poller", wait_seconds=wait_seconds)
 
 
+class SchedulerTicker(threading.Thread):
+    """The scheduler's every-minute rule, played locally: a tick every
+    `interval` seconds (more often than in AWS, so a local test waits less;
+    the tick's lease and conditional writes make extra ticks harmless)."""
+
+    def __init__(self, *, interval=15):
+        super().__init__(name="scheduler-ticker", daemon=True)
+        self.interval = interval
+        self._stop_event = threading.Event()
+
+    def run(self):
+        from emailhub.scheduling.ticks import scheduler_tick
+
+        while not self._stop_event.is_set():
+            try:
+                scheduler_tick()
+            except EmailhubError as err:
+                logger.warning("%s: tick failed: %s", self.name, err.message)
+            self._stop_event.wait(self.interval)
+
+    def stop(self):
+        self._stop_event.set()
+        self.join(timeout=5)
+
+
 def outbox_empty():
     depth = sqs.depth(settings.EMAILHUB_OUTBOX_QUEUE)
     return not (depth["ready"] or depth["delayed"] or depth["in_flight"])

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         if settings.PRODUCTION or not settings.AWS_ENDPOINT_URL:
             raise CommandError("run_local is for local mode only (AWS_ENDPOINT_URL must point at the emulator).")
         from emailhub.local.emulator import emulator_start
-        from emailhub.local.poller import EventsPoller, OutboxPoller, WebhooksPoller
+        from emailhub.local.poller import EventsPoller, OutboxPoller, SchedulerTicker, WebhooksPoller
 
         from emailhub.local.emulator import port_in_use
 
@@ -49,11 +49,11 @@ class Command(BaseCommand):
             self._admin()
             key, secret = api_key_create(name="local")
             audit_record(actor="make run", action="api_key.create", target=key.prefix, outcome="created for local use")
-            pollers = [OutboxPoller(), EventsPoller(), WebhooksPoller()]
+            pollers = [OutboxPoller(), EventsPoller(), WebhooksPoller(), SchedulerTicker()]
             for poller in pollers:
                 poller.start()
             self.stdout.write(self.style.SUCCESS(
-                f"\nWorkers polling the outbox, the SES events and the webhooks queues. API key ({key.prefix}):\n\n    export KEY={secret}\n\n"
+                f"\nWorkers polling the outbox, the SES events and the webhooks queues; scheduler ticking. API key ({key.prefix}):\n\n    export KEY={secret}\n\n"
                 f"Dashboard: http://127.0.0.1:{port}/admin/   API docs: http://127.0.0.1:{port}/api/docs\n"
             ))
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
