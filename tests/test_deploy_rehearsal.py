@@ -50,7 +50,7 @@ def test_zappa_deploy_then_update_against_the_emulator(tmp_path):
         assert deployed.returncode == 0, deployed.stdout[-3000:] + deployed.stderr[-3000:]
         assert "Deployment complete" in deployed.stdout, deployed.stdout[-2000:]
         completed = _after_deploy(endpoint)
-        assert completed.count("updated (ReportBatchItemFailures") == 2, completed
+        assert completed.count("updated (ReportBatchItemFailures") == 3, completed  # outbox, events, webhooks
         updated = _zappa("update", endpoint)
         assert updated.returncode == 0, updated.stdout[-3000:] + updated.stderr[-3000:]
         assert "Your updated Zappa deployment is live" in updated.stdout, updated.stdout[-2000:]
@@ -58,14 +58,15 @@ def test_zappa_deploy_then_update_against_the_emulator(tmp_path):
 
         aws = {name: boto3.client(name, endpoint_url=endpoint, region_name="us-east-1",
                                   aws_access_key_id="testing", aws_secret_access_key="testing")
-               for name in ("lambda", "iam", "apigateway")}
+               for name in ("lambda", "iam", "apigateway", "events")}
         function = aws["lambda"].get_function(FunctionName="emailhub-local")["Configuration"]
         assert function["Runtime"] == "python3.11" and function["Handler"] == "handler.lambda_handler"
         assert function["Timeout"] == 28 and function["MemorySize"] == 1024
         versions = aws["lambda"].list_versions_by_function(FunctionName="emailhub-local")["Versions"]
         assert len([v for v in versions if v["Version"] != "$LATEST"]) >= 2  # deploy + update: a rollback target
 
-        for queue, batch, window, concurrency in (("emailhub-dev-outbox", 10, 1, 2), ("emailhub-dev-events", 100, 2, 5)):
+        for queue, batch, window, concurrency in (("emailhub-dev-outbox", 10, 1, 2), ("emailhub-dev-events", 100, 2, 5),
+                                                  ("emailhub-dev-webhooks", 10, 1, 5)):
             arn = f"arn:aws:sqs:us-east-1:123456789012:{queue}"
             mappings = aws["lambda"].list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"]
             assert len(mappings) == 1, deployed.stdout[-3000:] + deployed.stderr[-3000:]
@@ -75,6 +76,11 @@ def test_zappa_deploy_then_update_against_the_emulator(tmp_path):
             assert mapping["BatchSize"] == batch and mapping["MaximumBatchingWindowInSeconds"] == window
             assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
             assert mapping["ScalingConfig"] == {"MaximumConcurrency": concurrency}
+
+        # The scheduler's every-minute rule, calling the function.
+        rules = [r for r in aws["events"].list_rules()["Rules"] if r.get("ScheduleExpression") == "rate(1 minute)"]
+        assert rules and any(t["Arn"].startswith(function["FunctionArn"].rsplit(":", 1)[0])
+                             for r in rules for t in aws["events"].list_targets_by_rule(Rule=r["Name"])["Targets"])
 
         role = function["Role"].rsplit("/", 1)[1]
         [name] = aws["iam"].list_role_policies(RoleName=role)["PolicyNames"]
