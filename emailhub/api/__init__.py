@@ -19,12 +19,12 @@ from ninja.security import HttpBearer
 from emailhub import examples, services
 from emailhub.apikeys import api_key_authenticate
 from emailhub.errors import (
-    AwsUnavailable, EmailhubError, EnqueueFailed, IdempotencyConflict, NotFound, Suppressed, TooLarge,
+    AwsUnavailable, EmailhubError, EnqueueFailed, Forbidden, IdempotencyConflict, NotFound, Suppressed, TooLarge,
     UnverifiedIdentities,
 )
 from emailhub.health import health_check
 from emailhub.schemas import ERROR_CODES, AcceptedOut, EmailOut, ErrorOut, HealthOut, SendEmailIn
-from emailhub.selectors import email_status
+from emailhub.selectors import email_for_key, email_record
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +151,8 @@ def _emailhub_error(request, exc):
         return error_response(409, exc.code, exc.message, "Idempotency-Key")
     if isinstance(exc, NotFound):
         return error_response(404, exc.code, exc.message)
+    if isinstance(exc, Forbidden):
+        return error_response(403, exc.code, exc.message)
     if isinstance(exc, TooLarge):
         return error_response(413, exc.code, exc.message)
     if isinstance(exc, (EnqueueFailed, AwsUnavailable)):
@@ -216,7 +218,8 @@ def send_email(request, payload: SendEmailIn,
          summary="An email's status and timeline", operation_id="get_email",
          openapi_extra=_examples(examples.GET_EMAIL))
 def get_email(request, email_id: str = Path(..., example=examples.EMAIL_ID)):
-    return email_status(email_id=email_id)
+    """A `send` key reads only the emails sent with it: another key's email is a 404."""
+    return email_record(email=email_for_key(email_id=email_id, api_key=request.auth))
 
 
 @api.get("health", response={200: HealthOut, 503: HealthOut}, summary="Reachability of each AWS dependency",
@@ -227,3 +230,11 @@ def health(request):
     reachable, degraded, checks = health_check()
     status = "unavailable" if not reachable else "degraded" if degraded else "ok"
     return Status(200 if reachable else 503, {"status": status, "checks": checks})
+
+
+# The operations beyond sending, one Router module each (imported here, at
+# the end, because they use the helpers above).
+from emailhub.api import search, suppressions  # noqa: E402
+
+api.add_router("", search.router)
+api.add_router("", suppressions.router)
