@@ -93,7 +93,8 @@ api = NinjaAPI(
 
 
 def _field(loc):
-    parts = [str(p) for p in loc if p not in ("body", "payload")]
+    # Where the value came from (the body, the query string, the path) is not part of the field's name.
+    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path")]
     return ".".join(parts) or None
 
 

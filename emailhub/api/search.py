@@ -29,7 +29,7 @@ class EmailSearchIn(Schema):
                                       "date_to.")
     date_to: Optional[date] = Field(None, description="Last day (UTC), inclusive; default today.")
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Emails per page.")
-    cursor: Optional[str] = Field(None, max_length=2048, description="`next_cursor` of the previous page.")
+    cursor: Optional[str] = Field(None, description="`next_cursor` of the previous page.")
 
 
 def _log_filter(query, today):

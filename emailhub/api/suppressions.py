@@ -4,6 +4,7 @@ the API key as the actor. Only a `full` key may use them (403 otherwise)."""
 
 from typing import Optional
 
+from django.urls import register_converter
 from ninja import Path, Query, Router, Schema, Status
 from pydantic import Field
 
@@ -24,9 +25,26 @@ MAX_ADDRESS_CHARS = 320  # 64 for the local part, @, 255 for the domain
 _ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut}
 
 
+class _AnyText:
+    """Everything after /suppressions/, line breaks and slashes included (an
+    address may hold a '/'): what is wrong with it is then a 400 that says
+    so, not a bare 404 for a path that matched no route."""
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(_AnyText, "anytext")
+
+
 class SuppressionListIn(Schema):
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Addresses per page.")
-    cursor: Optional[str] = Field(None, max_length=2048, description="`next_cursor` of the previous page.")
+    cursor: Optional[str] = Field(None, description="`next_cursor` of the previous page.")
 
 
 def _address(value):
@@ -74,7 +92,7 @@ def list_suppressions(request, query: Query[SuppressionListIn]):
             "next_cursor": cursor_sign(position=next_key, made_for=made_for) if next_key else None}
 
 
-@router.get("suppressions/{path:address}", auth=ApiKeyAuth(), response={200: SuppressionOut, 404: ErrorOut, **_ERRORS},
+@router.get("suppressions/{anytext:address}", auth=ApiKeyAuth(), response={200: SuppressionOut, 404: ErrorOut, **_ERRORS},
             summary="Whether an address is suppressed, and why", operation_id="get_suppression",
             openapi_extra=_examples(examples.GET_SUPPRESSION))
 def get_suppression(request, address: str = ADDRESS):
@@ -86,7 +104,7 @@ def get_suppression(request, address: str = ADDRESS):
     return _entry(item)
 
 
-@router.put("suppressions/{path:address}", auth=ApiKeyAuth(),
+@router.put("suppressions/{anytext:address}", auth=ApiKeyAuth(),
             response={200: SuppressionOut, 201: SuppressionOut, 413: ErrorOut, **_ERRORS},
             summary="Suppress an address (201; 200 if it already was)", operation_id="put_suppression",
             openapi_extra=_examples(examples.PUT_SUPPRESSION))
@@ -105,7 +123,7 @@ def put_suppression(request, payload: SuppressionIn, address: str = ADDRESS):
     return Status(201 if added else 200, _entry(item))
 
 
-@router.delete("suppressions/{path:address}", auth=ApiKeyAuth(), response={204: None, 404: ErrorOut, **_ERRORS},
+@router.delete("suppressions/{anytext:address}", auth=ApiKeyAuth(), response={204: None, 404: ErrorOut, **_ERRORS},
                summary="Let an address receive email again", operation_id="delete_suppression",
                openapi_extra=_examples(examples.DELETE_SUPPRESSION))
 def delete_suppression(request, address: str = ADDRESS):
