@@ -181,11 +181,15 @@ def openapi_document(request):
     return JsonResponse(schema)
 
 
-def _examples(examples):
+def _examples(examples, links=None):
     """An operation's `openapi_extra` with an example for each status given
-    (a status of "body" is the request body's)."""
+    (a status of "body" is the request body's), and OpenAPI links ({status:
+    {name: link}}: what a client, or schemathesis's stateful phase, can call
+    next with a value from this answer)."""
     extra = {"responses": {s: {"content": {"application/json": {"example": e}}}
                            for s, e in examples.items() if s != "body"}}
+    for status, named in (links or {}).items():
+        extra["responses"].setdefault(status, {})["links"] = named
     if "body" in examples:
         extra["requestBody"] = {"content": {"application/json": {"example": examples["body"]}}}
     return extra
@@ -198,7 +202,9 @@ def _examples(examples):
               422: ErrorOut, 503: ErrorOut},
     summary="Accept an email for sending",
     operation_id="send_email",
-    openapi_extra=_examples(examples.SEND_EMAIL),
+    openapi_extra=_examples(examples.SEND_EMAIL, links={202: {
+        "GetEmail": {"operationId": "get_email", "parameters": {"email_id": "$response.body#/id"},
+                     "description": "The email's status and timeline."}}}),
 )
 def send_email(request, payload: SendEmailIn,
                idempotency_key: str = Header(None, alias="Idempotency-Key", example="order-1042")):

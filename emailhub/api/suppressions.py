@@ -107,7 +107,11 @@ def get_suppression(request, address: str = ADDRESS):
 @router.put("suppressions/{anytext:address}", auth=ApiKeyAuth(),
             response={200: SuppressionOut, 201: SuppressionOut, 413: ErrorOut, **_ERRORS},
             summary="Suppress an address (201; 200 if it already was)", operation_id="put_suppression",
-            openapi_extra=_examples(examples.PUT_SUPPRESSION))
+            openapi_extra=_examples(examples.PUT_SUPPRESSION, links={201: {
+                "GetSuppression": {"operationId": "get_suppression",
+                                   "parameters": {"address": "$response.body#/address"}},
+                "DeleteSuppression": {"operationId": "delete_suppression",
+                                      "parameters": {"address": "$response.body#/address"}}}}))
 def put_suppression(request, payload: SuppressionIn, address: str = ADDRESS):
     """Emailhub refuses emails to a suppressed address (422
     `suppressed_recipient`). An address already on the list keeps its
