@@ -164,6 +164,14 @@ def _emailhub_error(request, exc):
     return error_response(500, exc.code, exc.message)
 
 
+@api.exception_handler(Exception)
+def _unexpected(request, exc):
+    """A bug: logged with its traceback; the caller gets the error shape, not an HTML page."""
+    logger.exception("Unexpected error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "Something went wrong in Emailhub; it has been logged. "
+                          "A send may be retried with the same Idempotency-Key.")
+
+
 def _idempotency_key(value):
     if value is None:
         return None
