@@ -45,19 +45,22 @@ SEARCH_EMAILS = {
                 "a cursor.", "cursor"),
 }
 
-SUPPRESSION = {"address": "bounced@example.com", "reason": "hard bounce", "created_at": AT,
+# The suppression operations' example address: not the one the send example writes to.
+SUPPRESSED_ADDRESS = "bounced@example.com"
+SUPPRESSION = {"address": SUPPRESSED_ADDRESS, "reason": "hard bounce", "created_at": AT,
                "source_email_id": EMAIL_ID, "added_by": None}
 _SCOPE = _error("insufficient_scope", "This API key's scope is 'send'; this operation needs a 'full' key.")
 
 LIST_SUPPRESSIONS = {200: {"data": [SUPPRESSION], "next_cursor": None}, 403: _SCOPE}
-GET_SUPPRESSION = {200: SUPPRESSION, 404: _error("not_found", "alice@example.com is not on the suppression list."),
+GET_SUPPRESSION = {200: SUPPRESSION, 404: _error("not_found", f"{SUPPRESSED_ADDRESS} is not on the suppression list."),
                    403: _SCOPE}
 PUT_SUPPRESSION = {
     "body": {"reason": "asked to stop"},
-    201: {"address": "alice@example.com", "reason": "asked to stop", "created_at": AT, "source_email_id": None,
+    201: {"address": SUPPRESSED_ADDRESS, "reason": "asked to stop", "created_at": AT, "source_email_id": None,
           "added_by": "api key shop-backend (1a2b3c4d)"},
     400: _error("invalid_address", "'alice@' is not a valid email address: There must be something after the @-sign.",
                 "address"),
     403: _SCOPE,
 }
-DELETE_SUPPRESSION = {404: _error("not_found", "alice@example.com is not on the suppression list."), 403: _SCOPE}
+DELETE_SUPPRESSION = {404: _error("not_found", f"{SUPPRESSED_ADDRESS} is not on the suppression list."),
+                      403: _SCOPE}

@@ -23,13 +23,17 @@ DEFAULT_RANGE_DAYS = 7  # as the dashboard's log: the last seven days
 class EmailSearchIn(Schema):
     status: Optional[Literal[model.STATUSES]] = Field(None, description="Only emails in this status.")
     recipient: Optional[str] = Field(None, max_length=320, description="A to, cc or bcc address, or @domain for "
-                                     "every recipient at a domain.", examples=["alice@example.com"])
-    tag: Optional[str] = Field(None, max_length=513, description="A tag as name=value.", examples=["type=order"])
+                                     "every recipient at a domain.",
+                                     json_schema_extra={"example": "alice@example.com"})
+    tag: Optional[str] = Field(None, max_length=513, description="A tag as name=value.",
+                               json_schema_extra={"example": "type=order"})
     date_from: Optional[date] = Field(None, description="First day (UTC), inclusive; default six days before "
-                                      "date_to.")
-    date_to: Optional[date] = Field(None, description="Last day (UTC), inclusive; default today.")
+                                      "date_to.", json_schema_extra={"example": "2026-11-21"})
+    date_to: Optional[date] = Field(None, description="Last day (UTC), inclusive; default today.",
+                                    json_schema_extra={"example": "2026-11-27"})
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Emails per page.")
-    cursor: Optional[str] = Field(None, description="`next_cursor` of the previous page.")
+    cursor: Optional[str] = Field(None, description="`next_cursor` of the previous page; empty or left out for "
+                                  "the first page.", json_schema_extra={"example": ""})
 
 
 def _log_filter(query, today):

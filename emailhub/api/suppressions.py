@@ -44,7 +44,8 @@ register_converter(_AnyText, "anytext")
 
 class SuppressionListIn(Schema):
     limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Addresses per page.")
-    cursor: Optional[str] = Field(None, description="`next_cursor` of the previous page.")
+    cursor: Optional[str] = Field(None, description="`next_cursor` of the previous page; empty or left out for "
+                                  "the first page.", json_schema_extra={"example": ""})
 
 
 def _address(value):
@@ -74,7 +75,7 @@ def _full_key(request):
 
 
 ADDRESS = Path(..., description="The address, URL-encoded (alice%40example.com or alice@example.com).",
-               example="alice@example.com")
+               example=examples.SUPPRESSED_ADDRESS)
 
 
 @router.get("suppressions", auth=ApiKeyAuth(), response={200: SuppressionPageOut, **_ERRORS},
