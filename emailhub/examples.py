@@ -58,6 +58,7 @@ PUT_SUPPRESSION = {
     "body": {"reason": "asked to stop"},
     201: {"address": SUPPRESSED_ADDRESS, "reason": "asked to stop", "created_at": AT, "source_email_id": None,
           "added_by": "api key shop-backend (1a2b3c4d)"},
+    200: SUPPRESSION,  # it was already there: its first reason stays
     400: _error("invalid_address", "'alice@' is not a valid email address: There must be something after the @-sign.",
                 "address"),
     403: _SCOPE,

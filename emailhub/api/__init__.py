@@ -189,15 +189,26 @@ def openapi_document(request):
     return JsonResponse(schema)
 
 
-def _examples(examples, links=None):
+# The error codes each status can carry, named in every operation's
+# description of that status (an operation passes the codes it can answer).
+STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+               413: "Request Entity Too Large", 422: "Unprocessable Entity", 503: "Service Unavailable"}
+AUTH_CODES = {401: ["unauthorized"], 503: ["aws_unavailable"]}
+
+
+def _examples(examples, links=None, codes=None):
     """An operation's `openapi_extra` with an example for each status given
-    (a status of "body" is the request body's), and OpenAPI links ({status:
+    (a status of "body" is the request body's), OpenAPI links ({status:
     {name: link}}: what a client, or schemathesis's stateful phase, can call
-    next with a value from this answer)."""
+    next with a value from this answer), and the error codes of each status
+    ({status: [code, ...]}) in its description."""
     extra = {"responses": {s: {"content": {"application/json": {"example": e}}}
                            for s, e in examples.items() if s != "body"}}
     for status, named in (links or {}).items():
         extra["responses"].setdefault(status, {})["links"] = named
+    for status, names in (codes or {}).items():
+        extra["responses"].setdefault(status, {})["description"] = (
+            f"{STATUS_TEXT[status]}. `error.code`: " + ", ".join(f"`{c}`" for c in names) + ".")
     if "body" in examples:
         extra["requestBody"] = {"content": {"application/json": {"example": examples["body"]}}}
     return extra
@@ -212,7 +223,14 @@ def _examples(examples, links=None):
     operation_id="send_email",
     openapi_extra=_examples(examples.SEND_EMAIL, links={202: {
         "GetEmail": {"operationId": "get_email", "parameters": {"email_id": "$response.body#/id"},
-                     "description": "The email's status and timeline."}}}),
+                     "description": "The email's status and timeline."}}}, codes={
+        400: ["malformed_json", "unknown_field", "missing_field", "invalid_field", "invalid_address",
+              "header_injection", "control_character", "field_too_long", "too_many_tags", "forbidden_header",
+              "too_many_headers", "too_many_reply_to", "invalid_unicode", "too_many_recipients", "missing_body",
+              "invalid_tag", "invalid_header", "invalid_attachment", "invalid_idempotency_key"],
+        409: ["idempotency_key_reused"], 413: ["payload_too_large", "message_too_large", "item_too_large"],
+        422: ["unverified_identity", "suppressed_recipient"], 401: ["unauthorized"],
+        503: ["queue_unavailable", "aws_unavailable"]}),
 )
 def send_email(request, payload: SendEmailIn,
                idempotency_key: str = Header(None, alias="Idempotency-Key", example="order-1042")):
@@ -229,9 +247,10 @@ def send_email(request, payload: SendEmailIn,
     return response
 
 
-@api.get("emails/{email_id}", auth=ApiKeyAuth(), response={200: EmailOut, 401: ErrorOut, 404: ErrorOut},
+@api.get("emails/{email_id}", auth=ApiKeyAuth(),
+         response={200: EmailOut, 401: ErrorOut, 404: ErrorOut, 503: ErrorOut},
          summary="An email's status and timeline", operation_id="get_email",
-         openapi_extra=_examples(examples.GET_EMAIL))
+         openapi_extra=_examples(examples.GET_EMAIL, codes={**AUTH_CODES, 404: ["not_found"]}))
 def get_email(request, email_id: str = Path(..., example=examples.EMAIL_ID)):
     """A `send` key reads only the emails sent with it: another key's email is a 404."""
     return email_record(email=email_for_key(email_id=email_id, api_key=request.auth))

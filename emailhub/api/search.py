@@ -9,7 +9,7 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from emailhub import examples, model
-from emailhub.api import ApiError, ApiKeyAuth, _examples
+from emailhub.api import AUTH_CODES, ApiError, ApiKeyAuth, _examples
 from emailhub.api.cursors import InvalidCursor, cursor_open, cursor_sign
 from emailhub.schemas import _TAG, DEFAULT_PAGE, MAX_PAGE, EmailPageOut, ErrorOut
 from emailhub.selectors import (
@@ -60,9 +60,11 @@ def _log_filter(query, today):
                      recipient_domain=domain, recipient_prefix=prefix, tag=tag)
 
 
-@router.get("emails", auth=ApiKeyAuth(), response={200: EmailPageOut, 400: ErrorOut, 401: ErrorOut},
+@router.get("emails", auth=ApiKeyAuth(), response={200: EmailPageOut, 400: ErrorOut, 401: ErrorOut, 503: ErrorOut},
             summary="Search the emails sent, newest first", operation_id="search_emails",
-            openapi_extra=_examples(examples.SEARCH_EMAILS))
+            openapi_extra=_examples(examples.SEARCH_EMAILS, codes={**AUTH_CODES, 400: [
+                "invalid_cursor", "invalid_date_range", "invalid_address", "invalid_tag", "invalid_field",
+                "field_too_long"]}))
 def search_emails(request, query: Query[EmailSearchIn]):
     """The dashboard log's filters, combinable. A `send` key finds only the
     emails sent with it. Each page answers `next_cursor` until the last; a

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from emailhub import examples, model
 from emailhub.addresses import InvalidAddress, parse_mailbox
-from emailhub.api import ApiError, ApiKeyAuth, _examples
+from emailhub.api import AUTH_CODES, ApiError, ApiKeyAuth, _examples
 from emailhub.api.cursors import InvalidCursor, cursor_open, cursor_sign
 from emailhub.apikeys import api_key_require_full
 from emailhub.audit import audit_record
@@ -22,7 +22,9 @@ from emailhub.suppression import suppression_add, suppression_get, suppression_l
 
 router = Router(tags=["suppressions"])
 MAX_ADDRESS_CHARS = 320  # 64 for the local part, @, 255 for the domain
-_ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut}
+_ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 503: ErrorOut}
+_ADDRESS_CODES = ["invalid_address", "field_too_long", "control_character"]
+_CODES = {**AUTH_CODES, 403: ["insufficient_scope"]}
 
 
 class _AnyText:
@@ -80,7 +82,8 @@ ADDRESS = Path(..., description="The address, URL-encoded (alice%40example.com o
 
 @router.get("suppressions", auth=ApiKeyAuth(), response={200: SuppressionPageOut, **_ERRORS},
             summary="The suppression list, newest first", operation_id="list_suppressions",
-            openapi_extra=_examples(examples.LIST_SUPPRESSIONS))
+            openapi_extra=_examples(examples.LIST_SUPPRESSIONS,
+                                    codes={**_CODES, 400: ["invalid_cursor", "invalid_field"]}))
 def list_suppressions(request, query: Query[SuppressionListIn]):
     key = _full_key(request)
     made_for = {"op": "list_suppressions", "key": key.prefix}
@@ -95,7 +98,8 @@ def list_suppressions(request, query: Query[SuppressionListIn]):
 
 @router.get("suppressions/{anytext:address}", auth=ApiKeyAuth(), response={200: SuppressionOut, 404: ErrorOut, **_ERRORS},
             summary="Whether an address is suppressed, and why", operation_id="get_suppression",
-            openapi_extra=_examples(examples.GET_SUPPRESSION))
+            openapi_extra=_examples(examples.GET_SUPPRESSION,
+                                    codes={**_CODES, 400: _ADDRESS_CODES, 404: ["not_found"]}))
 def get_suppression(request, address: str = ADDRESS):
     _full_key(request)
     address = _address(address)
@@ -112,7 +116,9 @@ def get_suppression(request, address: str = ADDRESS):
                 "GetSuppression": {"operationId": "get_suppression",
                                    "parameters": {"address": "$response.body#/address"}},
                 "DeleteSuppression": {"operationId": "delete_suppression",
-                                      "parameters": {"address": "$response.body#/address"}}}}))
+                                      "parameters": {"address": "$response.body#/address"}}}},
+                codes={**_CODES, 413: ["payload_too_large"], 400: _ADDRESS_CODES + [
+                    "malformed_json", "unknown_field", "invalid_field", "header_injection"]}))
 def put_suppression(request, payload: SuppressionIn, address: str = ADDRESS):
     """Emailhub refuses emails to a suppressed address (422
     `suppressed_recipient`). An address already on the list keeps its
@@ -130,7 +136,8 @@ def put_suppression(request, payload: SuppressionIn, address: str = ADDRESS):
 
 @router.delete("suppressions/{anytext:address}", auth=ApiKeyAuth(), response={204: None, 404: ErrorOut, **_ERRORS},
                summary="Let an address receive email again", operation_id="delete_suppression",
-               openapi_extra=_examples(examples.DELETE_SUPPRESSION))
+               openapi_extra=_examples(examples.DELETE_SUPPRESSION,
+                                    codes={**_CODES, 400: _ADDRESS_CODES, 404: ["not_found"]}))
 def delete_suppression(request, address: str = ADDRESS):
     key = _full_key(request)
     address = _address(address)
