@@ -2,6 +2,7 @@
 selector (selectors.email_log_page), so it costs what a log page costs:
 about one page of reads, never a Scan, whatever the table holds."""
 
+from dataclasses import asdict
 from datetime import date, timedelta
 from typing import Literal, Optional
 
@@ -70,7 +71,7 @@ def search_emails(request, query: Query[EmailSearchIn]):
     emails sent with it. Each page answers `next_cursor` until the last; a
     cursor works only with the filters (and key) it was made with."""
     log_filter = _log_filter(query, model.now().date())
-    made_for = {"op": "search_emails", "filter": log_filter.__dict__, "key": request.auth.prefix}
+    made_for = {"op": "search_emails", "filter": asdict(log_filter), "key": request.auth.prefix}
     try:
         position = cursor_open(query.cursor, made_for=made_for)
     except InvalidCursor as err:
