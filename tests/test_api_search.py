@@ -139,6 +139,7 @@ def test_a_changed_or_foreign_cursor_is_a_400(client, send, api_key, send_key, v
     ({"recipient": "not an address"}, "invalid_address", "recipient"),
     ({"recipient": "alice\r\nBcc: x@example.com"}, "invalid_address", "recipient"),
     ({"recipient": "@nodot"}, "invalid_address", "recipient"),
+    ({"recipient": "a*"}, "invalid_address", "recipient"),  # a prefix needs two characters
     ({"recipient": "a" * 5000 + "@example.com"}, "field_too_long", "recipient"),
     ({"tag": "novalue"}, "invalid_tag", "tag"),
     ({"tag": "type=al\x00ert"}, "invalid_tag", "tag"),
