@@ -6,7 +6,9 @@ emailhub.emails.email_item / companion_items, written with
 BatchWriteItem; not measured), then opens log pages in the dashboard as a
 logged-in staff viewer (django.test.Client, GET /admin/emails/, size 50): the
 first page and page 2 by its "next" link, statuses, common and rare recipients,
-a rare domain, common and rare tags, and every combination the log offers. A botocore `after-call` hook
+a rare domain, common and rare tags, and every combination the log offers;
+then the same search over the API (GET /emails, issue #12) with a `full` key
+and with `send` keys, which see only their own emails. A botocore `after-call` hook
 on the DynamoDB client Emailhub uses counts, per page, the operations by name,
 the items each Query returned (Count) and evaluated (ScannedCount), and the
 items each BatchGetItem returned.
@@ -55,6 +57,7 @@ from django.conf import settings  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from emailhub import model  # noqa: E402
+from emailhub.apikeys import api_key_create  # noqa: E402
 from emailhub.aws import clients, dynamodb, sqs  # noqa: E402
 from emailhub.bootstrap import aws_resources_ensure  # noqa: E402
 from emailhub.emails import companion_items, email_item, event  # noqa: E402
@@ -73,6 +76,10 @@ STATUS_MIX = [(model.SENT, 0.90), (model.FAILED, 0.08), (model.QUEUED, 0.02)]
 TYPE_MIX = [("order", 0.60), ("signup", 0.30), ("alert", 0.10)]
 BATCH_WRITE = 25  # DynamoDB's maximum per BatchWriteItem
 LOG_URL = "/admin/emails/"
+API_URL = "/emails"
+# Who sent the emails (their api_key_prefix): a `send` key that sent 30 % of
+# them, one that sent RARE_COUNT, and a `full` key that sent the rest.
+SEND_KEY_SHARE = 0.30
 OP_ABBREVIATIONS = {"Query": "Q", "BatchGetItem": "BG", "GetItem": "G", "Scan": "SCAN"}
 
 
@@ -266,9 +273,10 @@ class Email:
     to: str
     tags: dict
     day: str
+    key: str = "bench"
 
 
-def email_items(index, moment, rng, *, rare_recipient, rare_tag, rare_domain=False):
+def email_items(index, moment, rng, *, rare_recipient, rare_tag, rare_domain=False, key="bench"):
     """The email item and its recipient items, as email_accept would write
     them, then moved to a final status the way the worker leaves them."""
     email_id = model.new_email_id(moment)
@@ -289,7 +297,7 @@ def email_items(index, moment, rng, *, rare_recipient, rare_tag, rare_domain=Fal
     item = email_item(
         email_id=email_id, moment=moment, summary=_summary(request), expires_at=expires_at,
         payload=payload_store(email_id=email_id, request=request),  # small: inline, no S3 call
-        api_key_prefix="bench", idempotency_key=None, companions=[c["sk"] for c in small],
+        api_key_prefix=key, idempotency_key=None, companions=[c["sk"] for c in small],
     )
     later = moment + timedelta(seconds=2)
     if status == model.SENT:
@@ -304,10 +312,10 @@ def email_items(index, moment, rng, *, rare_recipient, rare_tag, rare_domain=Fal
                                     kind="permanent"))
     item["status"] = status
     item["email_status"] = model.sharded(status, email_id)
-    return [item, *small], Email(status=status, to=to, tags=tags, day=model.email_created_day(email_id))
+    return [item, *small], Email(status=status, to=to, tags=tags, day=model.email_created_day(email_id), key=key)
 
 
-def populate(count, rng, first_day):
+def populate(count, rng, first_day, keys):
     """`count` emails spread evenly over the DAYS whole UTC days from
     `first_day`, so every day partition holds count/DAYS of them whatever the
     hour of the run (today's include hours still to come). Returns what was written."""
@@ -316,6 +324,7 @@ def populate(count, rng, first_day):
     rare_recipient = set(rng.sample(range(count), RARE_COUNT))
     rare_tag = set(rng.sample(range(count), RARE_COUNT))
     rare_domain = set(rng.sample(range(count), RARE_COUNT))
+    rare_key = set(rng.sample(range(count), RARE_COUNT))
     dynamo, table = clients.client("dynamodb"), settings.EMAILHUB_TABLE
     emails, batch = [], []
 
@@ -327,8 +336,10 @@ def populate(count, rng, first_day):
 
     for index in range(count):
         moment = start + timedelta(seconds=span * (index + rng.random()) / count)
+        key = keys["rare"].prefix if index in rare_key else (
+            keys["send"].prefix if rng.random() < SEND_KEY_SHARE else keys["full"].prefix)
         items, email = email_items(index, moment, rng, rare_recipient=index in rare_recipient,
-                                   rare_tag=index in rare_tag, rare_domain=index in rare_domain)
+                                   rare_tag=index in rare_tag, rare_domain=index in rare_domain, key=key)
         emails.append(email)
         for item in items:
             batch.append(item)
@@ -346,9 +357,12 @@ class Scenario:
     name: str
     params: dict = field(default_factory=dict)
     follow_next_of: str = None  # open the "next" link of that scenario's page instead
+    api_key: str = None  # GET /emails with this key ("full", "send", "rare"); None: the dashboard's log
 
-    def matches(self, email):
+    def matches(self, email, keys=None):
         """Does the script's record of an email match this page's filter?"""
+        if self.api_key in ("send", "rare") and email.key != keys[self.api_key].prefix:
+            return False
         if self.params.get("status") and email.status != self.params["status"]:
             return False
         recipient = self.params.get("recipient")
@@ -391,6 +405,18 @@ SCENARIOS = [
              {"recipient": "@example.com", "tag": "type=alert", "status": model.FAILED}),
     Scenario("address prefix, one common recipient", {"recipient": COMMON_RECIPIENTS[1][:11] + "*"}),
     Scenario("address prefix, rare (3 emails)", {"recipient": RARE_RECIPIENT[:7] + "*"}),
+    # The search API (issue #12): the same selector, so the same reads; a `send` key's own emails
+    # come from the api-key-index (Query + BatchGetItem), a filter beside it is checked on the emails.
+    Scenario("API full key, page 1", api_key="full"),
+    Scenario("API full key, page 2", follow_next_of="API full key, page 1", api_key="full"),
+    Scenario("API full key, status=failed", {"status": model.FAILED}, api_key="full"),
+    Scenario(f"API full key, tag, rare ({RARE_COUNT} emails)", {"tag": RARE_TAG_TEXT}, api_key="full"),
+    Scenario(f"API send key ({SEND_KEY_SHARE:.0%}), page 1", api_key="send"),
+    Scenario("API send key, page 2", follow_next_of=f"API send key ({SEND_KEY_SHARE:.0%}), page 1", api_key="send"),
+    Scenario(f"API send key, rare ({RARE_COUNT} emails)", api_key="rare"),
+    Scenario("API send key + status=failed", {"status": model.FAILED}, api_key="send"),
+    Scenario("API send key + recipient", {"recipient": COMMON_RECIPIENTS[0]}, api_key="send"),
+    Scenario(f"API send key + tag, rare ({RARE_COUNT} emails)", {"tag": RARE_TAG_TEXT}, api_key="send"),
 ]
 # The issue's target for every page: at most this many items read, in at most this many calls
 # (the session's GetItem included), and every match on the first page when fewer than a page match.
@@ -433,6 +459,24 @@ def open_page(http, url):
     return reads, len(ROW.findall(body)), (LOG_URL + html.unescape(found.group(1))) if found else None, elapsed
 
 
+def open_api_page(http, url, secret):
+    """GET /emails as an API client: (reads, rows, the next page's URL or None, seconds)."""
+    METER.start()
+    began = time.perf_counter()
+    try:
+        response = http.get(url, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    finally:
+        elapsed = time.perf_counter() - began
+        reads = METER.stop()
+    METER.check_client()
+    if response.status_code != 200:
+        raise PageError(f"GET {url} answered {response.status_code}: {response.content[:300]!r}")
+    body = response.json()
+    cursor = body["next_cursor"]
+    next_url = f"{url.split('&cursor=')[0]}&{urlencode({'cursor': cursor})}" if cursor else None
+    return reads, len(body["data"]), next_url, elapsed
+
+
 def measure_size(count, seed, shards=1):
     """Fresh emulator, `count` emails written with EMAILHUB_INDEX_SHARDS=`shards`,
     every scenario once. Returns ({scenario: Page}, fill seconds)."""
@@ -447,9 +491,12 @@ def measure_size(count, seed, shards=1):
         sqs.reset()
         aws_resources_ensure()
         METER.attach()
+        keys, secrets = {}, {}
+        for role, scope in (("full", "full"), ("send", "send"), ("rare", "send")):
+            keys[role], secrets[role] = api_key_create(name=f"bench-{role}", scope=scope)
 
         began = time.perf_counter()
-        emails = populate(count, rng, first_day)
+        emails = populate(count, rng, first_day, keys)
         fill_seconds = time.perf_counter() - began
         print(f"  {count:,} emails and their recipient items written in {fill_seconds:.1f} s "
               f"with {METER.all_ops['BatchWriteItem']:,} BatchWriteItem calls", file=sys.stderr)
@@ -461,6 +508,8 @@ def measure_size(count, seed, shards=1):
                                       password="bench-only-passphrase")[0])
         dates = {"date_from": first_day.isoformat(), "date_to": today.isoformat()}
         open_page(http, f"{LOG_URL}?{urlencode(dates)}")  # warm-up: templates, lazy imports; not counted
+        for secret in secrets.values():  # the key lookups (cached, then) and last_used_at writes: not counted
+            open_api_page(http, f"{API_URL}?{urlencode(dates)}", secret)
 
         pages = {}
         for scenario in SCENARIOS:
@@ -469,11 +518,17 @@ def measure_size(count, seed, shards=1):
                 if not url:
                     raise PageError(f"{scenario.follow_next_of!r} had no next link at {count:,} emails")
                 first = next(s for s in SCENARIOS if s.name == scenario.follow_next_of)
-                matching = max(0, sum(1 for e in emails if first.matches(e)) - PAGE_SIZE)
+                matching = max(0, sum(1 for e in emails if first.matches(e, keys)) - PAGE_SIZE)
+            elif scenario.api_key:
+                url = f"{API_URL}?{urlencode({**dates, **scenario.params, 'limit': PAGE_SIZE})}"
+                matching = sum(1 for e in emails if scenario.matches(e, keys))
             else:
                 url = f"{LOG_URL}?{urlencode({**dates, **scenario.params, 'size': PAGE_SIZE})}"
-                matching = sum(1 for e in emails if scenario.matches(e))
-            reads, shown, next_url, elapsed = open_page(http, url)
+                matching = sum(1 for e in emails if scenario.matches(e, keys))
+            if scenario.api_key:
+                reads, shown, next_url, elapsed = open_api_page(http, url, secrets[scenario.api_key])
+            else:
+                reads, shown, next_url, elapsed = open_page(http, url)
             pages[scenario.name] = Page(reads=reads, shown=shown, matching=matching, next_url=next_url,
                                         elapsed=elapsed)
         clients.reset()
@@ -511,12 +566,13 @@ def report(results, columns, fills):
     columns = [("ops", 8), ("returned", 8), ("evaluated", 9), ("shown", 16)]
     block = sum(w for _, w in columns) + 2 * (len(columns) - 1)
     print()
-    print(f"Email log pages (GET {LOG_URL} as a staff viewer, {PAGE_SIZE} per page, the last {DAYS} days): "
-          "DynamoDB reads per page, in-process moto.")
+    print(f"Email log pages (GET {LOG_URL} as a staff viewer; \"API\": GET {API_URL} with an API key; "
+          f"{PAGE_SIZE} per page, the last {DAYS} days): DynamoDB reads per page, in-process moto.")
     print(f"Emails spread evenly over {DAYS} UTC days; statuses "
           + ", ".join(f"{share:.0%} {s}" for s, share in STATUS_MIX) + f"; {len(COMMON_RECIPIENTS)} common "
           f"recipients, tag type=" + "/".join(f"{t} {share:.0%}" for t, share in TYPE_MIX)
-          + f"; {RARE_COUNT} emails to {RARE_RECIPIENT}, {RARE_COUNT} tagged {'='.join(RARE_TAG)} at every size.")
+          + f"; {RARE_COUNT} emails to {RARE_RECIPIENT}, {RARE_COUNT} tagged {'='.join(RARE_TAG)} at every size; "
+          f"{SEND_KEY_SHARE:.0%} sent with a `send` key, {RARE_COUNT} with another (\"rare\").")
     print()
     print(f"{'':{name_width}}" + "".join(f" | {label(column) + ' emails':^{block}}" for column in columns_))
     print(f"{'page':{name_width}}" + " | ".join([""] + ["  ".join(f"{c:>{w}}" for c, w in columns)] * len(columns_)))

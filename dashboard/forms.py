@@ -1,4 +1,3 @@
-import re
 from datetime import timedelta
 from datetime import timezone as dt_timezone
 
@@ -7,15 +6,12 @@ from django.utils import timezone
 
 from emailhub import model
 from emailhub.addresses import InvalidAddress, parse_mailbox
+from emailhub.apikeys import FULL, SEND
 from emailhub.identities import InvalidIdentity, identity_normalize
-from emailhub.selectors import LogFilter
+from emailhub.selectors import MAX_RANGE_DAYS, LogFilter, recipient_filter_parse, tag_filter_parse
 from emailhub.staff.roles import ROLE_CHOICES, VIEWER
 
-DOMAIN = re.compile(r"[^\s@]+\.[^\s@]+")
-# The start of an address: printable, no spaces or control characters, at most one @.
-PREFIX = re.compile(r"[^\s@*\x00-\x1f\x7f]+@?[^\s@*\x00-\x1f\x7f]*")
 PAGE_SIZES = [(25, "25"), (50, "50"), (100, "100"), (200, "200")]
-MAX_RANGE_DAYS = 92
 
 
 class LogFilterForm(forms.Form):
@@ -41,30 +37,20 @@ class LogFilterForm(forms.Form):
         value = self.cleaned_data["recipient"].strip()
         if not value:
             return None
-        if value.startswith("@"):
-            domain = value[1:].lower()
-            if not DOMAIN.fullmatch(domain):
-                raise forms.ValidationError("Write a domain as @example.com.")
-            return "@" + domain
-        if value.endswith("*"):
-            prefix = value[:-1].lower()
-            if len(prefix) < model.PREFIX_LENGTH or not PREFIX.fullmatch(prefix):
-                raise forms.ValidationError(
-                    f"Write at least {model.PREFIX_LENGTH} characters of the address before the *, as ali*.")
-            return prefix + "*"
         try:
-            return parse_mailbox(value).address.lower()
-        except InvalidAddress as err:
+            address, domain, prefix = recipient_filter_parse(value)
+        except ValueError as err:
             raise forms.ValidationError(str(err)) from err
+        return address or ("@" + domain if domain else prefix + "*")
 
     def clean_tag(self):
         value = self.cleaned_data["tag"].strip()
         if not value:
             return None
-        name, sep, tag_value = value.partition("=")
-        if not sep or not name or not tag_value:
-            raise forms.ValidationError("Write a tag as name=value.")
-        return name.strip(), tag_value.strip()
+        try:
+            return tag_filter_parse(value)
+        except ValueError as err:
+            raise forms.ValidationError(str(err)) from err
 
     def clean(self):
         data = super().clean()
@@ -95,6 +81,13 @@ class LogFilterForm(forms.Form):
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="Who or what uses the key, e.g. shop-backend.")
+    # Short option labels: a select is as wide as its longest one, and the page must fit a phone.
+    scope = forms.ChoiceField(choices=[(FULL, "full"), (SEND, "send")], initial=FULL, required=False,
+                              help_text="full: everything. send: sends, and reads or cancels only the emails "
+                                        "sent with this key; no suppression list.")
+
+    def clean_scope(self):
+        return self.cleaned_data["scope"] or FULL  # a key made before scopes, or a form without the field
 
 
 class IdentityForm(forms.Form):

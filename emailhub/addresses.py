@@ -31,10 +31,16 @@ def has_line_break(value):
     return "\r" in value or "\n" in value
 
 
-@lru_cache(maxsize=4096)  # pure, and called several times per email on the send path
 def parse_mailbox(value):
+    # Checked before the cache: a JSON object or list given as an address
+    # cannot be hashed, and must be refused as an address, not crash.
     if not isinstance(value, str) or not value.strip():
-        raise InvalidAddress("an email address is required")
+        raise InvalidAddress("an email address (a string) is required")
+    return _parse_mailbox(value)
+
+
+@lru_cache(maxsize=4096)  # pure, and called several times per email on the send path
+def _parse_mailbox(value):
     match = _NAMED.match(value)
     name, address = (match["name"].strip().strip('"'), match["addr"]) if match else ("", value.strip())
     try:

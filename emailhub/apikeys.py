@@ -1,7 +1,9 @@
 """API keys: stored as SHA-256 hashes in DynamoDB, shown in full only once.
 
 A key looks like `eh_<prefix>_<secret>`; the prefix is visible in lists and
-names the key in `revoke_api_key`. Lookups are cached per process for
+names the key in `revoke_api_key`. A key's scope is `full` (everything) or
+`send` (sends, and reads and cancels only the emails sent with it; no
+suppression list); a key stored before scopes existed is `full`. Lookups are cached per process for
 EMAILHUB_API_KEY_CACHE_SECONDS, so a revoked key stops working within that time."""
 
 import hashlib
@@ -17,9 +19,12 @@ from django.conf import settings
 
 from emailhub import model
 from emailhub.aws import dynamodb
-from emailhub.errors import ConditionFailed, NotFound
+from emailhub.errors import ConditionFailed, Forbidden, NotFound
 
 FEED = "APIKEY"
+FULL = "full"
+SEND = "send"
+SCOPES = (FULL, SEND)
 LAST_USED_RESOLUTION = timedelta(hours=1)
 _cache = {}
 _cache_lock = threading.Lock()
@@ -32,10 +37,16 @@ class ApiKey:
     created_at: str
     last_used_at: Optional[str] = None
     revoked_at: Optional[str] = None
+    scope: str = FULL
 
     @property
     def active(self):
         return not self.revoked_at
+
+    @property
+    def actor(self):
+        """How the audit trail names what this key did."""
+        return f"api key {self.name} ({self.prefix})"
 
 
 def _hash(secret_key):
@@ -50,11 +61,14 @@ def _from_item(item):
     return ApiKey(
         prefix=item["prefix"], name=item["name"], created_at=item["created_at"],
         last_used_at=item.get("last_used_at"), revoked_at=item.get("revoked_at"),
+        scope=item.get("scope", FULL),
     )
 
 
-def api_key_create(*, name):
+def api_key_create(*, name, scope=FULL):
     """Create a key; returns (ApiKey, the full key, which is not stored)."""
+    if scope not in SCOPES:
+        raise ValueError(f"A key's scope is one of {', '.join(SCOPES)}, not {scope!r}.")
     moment = model.now()
     while True:
         prefix = secrets.token_hex(4)
@@ -62,8 +76,8 @@ def api_key_create(*, name):
         pk, sk = _key(prefix)
         item = {
             "pk": pk, "sk": sk, "prefix": prefix, "name": name, "hash": _hash(full_key),
-            "created_at": model.iso(moment), "feed": FEED,
-            "summary": {"prefix": prefix, "name": name},
+            "created_at": model.iso(moment), "feed": FEED, "scope": scope,
+            "summary": {"prefix": prefix, "name": name, "scope": scope},
         }
         try:
             dynamodb.put(item, condition="attribute_not_exists(pk)")
@@ -100,6 +114,12 @@ def _lookup(*, prefix, digest):
     if not item.get("last_used_at") or model.parse_iso(item["last_used_at"]) < moment - LAST_USED_RESOLUTION:
         dynamodb.update(*_key(prefix), expression="SET last_used_at = :now", values={":now": model.iso(moment)})
     return _from_item(item)
+
+
+def api_key_require_full(*, api_key):
+    """Raise Forbidden unless the key may do everything (suppression list, every email)."""
+    if api_key.scope != FULL:
+        raise Forbidden(f"This API key's scope is {api_key.scope!r}; this operation needs a {FULL!r} key.")
 
 
 def api_key_revoke(*, prefix):

@@ -29,6 +29,12 @@ class NotFound(EmailhubError):
     code = "not_found"
 
 
+class Forbidden(EmailhubError):
+    """The API key's scope does not allow the operation."""
+
+    code = "insufficient_scope"
+
+
 class ConditionFailed(EmailhubError):
     """A conditional write lost: the item was not in the expected state.
     For a transaction, `failed_indexes` says which of its operations failed."""

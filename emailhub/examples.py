@@ -82,3 +82,34 @@ RESCHEDULE_EMAIL = {
                     "message": "This email can no longer be rescheduled: It is already sent. Only a scheduled "
                     "email, or a queued one no worker has taken up yet, can be rescheduled."}},
 }
+
+SEARCH_EMAILS = {
+    200: {"data": [{"id": EMAIL_ID, "status": "delivered", "created_at": AT, "updated_at": AT,
+                    "sender": "no-reply@example.com", "to": ["alice@example.com"], "cc": [], "subject": "Your order",
+                    "tags": {"type": "order"}, "attempts": 1, "last_error": None,
+                    "ses_message_id": "0100018f-example"}],
+          "next_cursor": None},
+    400: _error("invalid_cursor", "The cursor is not one this API made, or it was changed: start again without "
+                "a cursor.", "cursor"),
+}
+
+# The suppression operations' example address: not the one the send example writes to.
+SUPPRESSED_ADDRESS = "bounced@example.com"
+SUPPRESSION = {"address": SUPPRESSED_ADDRESS, "reason": "hard bounce", "created_at": AT,
+               "source_email_id": EMAIL_ID, "added_by": None}
+_SCOPE = _error("insufficient_scope", "This API key's scope is 'send'; this operation needs a 'full' key.")
+
+LIST_SUPPRESSIONS = {200: {"data": [SUPPRESSION], "next_cursor": None}, 403: _SCOPE}
+GET_SUPPRESSION = {200: SUPPRESSION, 404: _error("not_found", f"{SUPPRESSED_ADDRESS} is not on the suppression list."),
+                   403: _SCOPE}
+PUT_SUPPRESSION = {
+    "body": {"reason": "asked to stop"},
+    201: {"address": SUPPRESSED_ADDRESS, "reason": "asked to stop", "created_at": AT, "source_email_id": None,
+          "added_by": "api key shop-backend (1a2b3c4d)"},
+    200: SUPPRESSION,  # it was already there: its first reason stays
+    400: _error("invalid_address", "'alice@' is not a valid email address: There must be something after the @-sign.",
+                "address"),
+    403: _SCOPE,
+}
+DELETE_SUPPRESSION = {404: _error("not_found", f"{SUPPRESSED_ADDRESS} is not on the suppression list."),
+                      403: _SCOPE}

@@ -14,6 +14,7 @@ Access patterns and the key or index that serves each (never a Scan):
                                        combinations than COMBINATIONS_PER_EMAIL (their tags checked on the email)
 - any of those and a status .......... match-status-index on the same items: match_status=<sk>#<status>
 - an email by SES message id ......... ses-message-index: ses_message_id
+- emails by the API key that sent them  api-key-index: api_key_prefix, created_at
 - idempotency records ................ pk=IDEM#<key prefix>#<key>
 - API keys by prefix / all keys ...... pk=APIKEY#<prefix>; feed-index: feed=APIKEY
 - webhook endpoints / all of them .... pk=WEBHOOK#<id>; feed-index: feed=WEBHOOK (emailhub/webhooks/endpoints.py)
@@ -38,6 +39,12 @@ their sort keys in `companions`. They carry the email's status
 status change except the claim into `sending` (see emails.email_transition):
 while an email is being sent its small items keep the status it was claimed
 from.
+The api-key-index serves `GET /emails` for a `send` key (only its own
+emails). Its key is the email item's own `api_key_prefix`, which every email
+has had since the first release, so the index needs no back-fill. It
+projects the id and the status (a `send` key's search by status filters
+these small entries, then reads only the matching emails): each status
+change rewrites the entry, one write unit.
 Every item carries `expires_at` (epoch seconds), the table's TTL attribute;
 so an email's own deadline (the API's `expires_at`) is stored as `send_by`.
 
@@ -85,6 +92,7 @@ MATCH_STATUS_INDEX = "match-status-index"
 DOMAIN_INDEX = "recipient-domain-index"
 SCHEDULE_INDEX = "schedule-index"
 PREFIX_INDEX = "recipient-prefix-index"
+API_KEY_INDEX = "api-key-index"
 # Indexes of earlier releases, deleted by bootstrap_aws once their replacements
 # are built (status-index: a partition per status and day).
 RETIRED_INDEXES = ("status-index",)
@@ -132,7 +140,7 @@ def table_spec(name):
             {"AttributeName": attr, "AttributeType": "S"}
             for attr in ("pk", "sk", "email_status", "feed", "rcpt", "created_at", "ses_message_id", "tag",
                          "match_status", "rcpt_domain", "rcpt_prefix", "rcpt_order",
-                         "schedule_bucket", "send_at")
+                         "schedule_bucket", "send_at", "api_key_prefix")
         ],
         "GlobalSecondaryIndexes": [
             _index(STATUS_INDEX, "email_status", "created_at", include),
@@ -149,6 +157,8 @@ def table_spec(name):
             # created_at too: a prefix page's date range is a filter, not its sort key.
             _index(PREFIX_INDEX, "rcpt_prefix", "rcpt_order",
                    {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["email_id", "created_at"]}),
+            _index(API_KEY_INDEX, "api_key_prefix", "created_at", {"ProjectionType": "INCLUDE",
+                                                                   "NonKeyAttributes": ["id", "status"]}),
         ],
     }
 

@@ -94,6 +94,9 @@ def _as_list(value):
 
 
 def _mailbox(value):
+    if not isinstance(value, str):
+        # A before-validator sees the raw JSON: anything but a string is refused here, as a 400.
+        raise PydanticCustomError("invalid_address", "An address is a string, e.g. alice@example.com.")
     _header_text(value)
     try:
         return str(parse_mailbox(value))
@@ -127,6 +130,18 @@ MailboxList = Annotated[
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, str_strip_whitespace=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _type_errors_are_invalid_fields(cls, data, handler):
+        """Before-validators see raw JSON, and pydantic turns only ValueErrors
+        into validation errors: a TypeError from a value of an unexpected type
+        (an object where an address goes) would be a 500. It is a 400."""
+        try:
+            return handler(data)
+        except TypeError as err:
+            raise PydanticCustomError("invalid_field", "A field has a value of the wrong type: {detail}.",
+                                      {"detail": str(err)}) from err
 
 
 class AttachmentIn(Strict):
@@ -361,3 +376,50 @@ class BatchErrorOut(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok", "degraded", "unavailable"]
     checks: dict[str, dict]
+
+
+# --- lists: email search, suppression list -----------------------------------
+
+MAX_PAGE = 100
+DEFAULT_PAGE = 25
+
+
+class EmailSummaryOut(BaseModel):
+    """An email in a list: what the log shows without loading its body."""
+
+    id: str
+    status: str
+    created_at: str
+    updated_at: str
+    sender: str
+    to: list[str]
+    cc: list[str] = []
+    subject: str
+    tags: dict[str, str] = {}
+    attempts: int = 0
+    last_error: Optional[dict] = None
+    ses_message_id: Optional[str] = None
+
+
+class EmailPageOut(BaseModel):
+    data: list[EmailSummaryOut]
+    next_cursor: Optional[str] = Field(None, description="Pass as `cursor` (with the same filters) for the next "
+                                                         "page; null on the last page.")
+
+
+class SuppressionIn(Strict):
+    reason: HeaderText = Field("added through the API", min_length=1, max_length=200,
+                               description="Why the address is suppressed; shown to staff.")
+
+
+class SuppressionOut(BaseModel):
+    address: str
+    reason: str
+    created_at: str
+    source_email_id: Optional[str] = Field(None, description="The email whose bounce or complaint added it.")
+    added_by: Optional[str] = Field(None, description="The staff member or API key that added it.")
+
+
+class SuppressionPageOut(BaseModel):
+    data: list[SuppressionOut]
+    next_cursor: Optional[str] = None

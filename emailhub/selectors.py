@@ -1,10 +1,13 @@
 """The read side: what the API and the dashboard show about emails."""
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Optional
 
 from emailhub import model
+from emailhub.addresses import InvalidAddress, parse_mailbox
+from emailhub.apikeys import FULL
 from emailhub.aws import dynamodb
 from emailhub.emails import email_get
 from emailhub.errors import NotFound
@@ -12,11 +15,13 @@ from emailhub.payloads import payload_load
 
 
 def email_for_key(*, email_id, api_key):
-    """The email `email_id` as the API key `api_key` may see it (every key
-    sees every email today); NotFound otherwise. The API's operations on one
-    email (GET, cancel, PATCH) load it through here."""
+    """The email item `api_key` may see and act on, or NotFound: a `full`
+    key any email, a `send` key only the emails sent with it. Another key's
+    email is "not found", word for word as a missing one, so a `send` key
+    cannot learn which ids exist. Every API operation on one email (GET,
+    cancel, PATCH) goes through here."""
     email = email_get(email_id)
-    if email is None:
+    if email is None or (api_key.scope != FULL and email.get("api_key_prefix") != api_key.prefix):
         raise NotFound(f"No email with id {email_id!r}.")
     return email
 
@@ -27,6 +32,11 @@ def email_status(*, email_id=None, email=None):
         email = email_get(email_id)
     if email is None:
         raise NotFound(f"No email with id {email_id!r}.")
+    return email_record(email=email)
+
+
+def email_record(*, email):
+    """An email item as `GET /emails/{id}` shows it."""
     summary = email["summary"]
     request = payload_load(email=email)  # bcc and reply_to are not in the summary
     return {
@@ -70,6 +80,43 @@ class LogFilter:
     recipient_domain: Optional[str] = None  # every recipient at this domain
     recipient_prefix: Optional[str] = None  # every recipient whose address starts so (by address, then newest)
     tag: Optional[tuple] = None  # (name, value)
+    api_key_prefix: Optional[str] = None  # only the emails sent with this key (a `send` key's search)
+
+
+# The longest date range one search covers.
+MAX_RANGE_DAYS = 92
+_DOMAIN = re.compile(r"[^\s@]+\.[^\s@]+")
+# The start of an address: printable, no spaces or control characters, at most one @.
+_PREFIX = re.compile(r"[^\s@*\x00-\x1f\x7f]+@?[^\s@*\x00-\x1f\x7f]*")
+
+
+def recipient_filter_parse(value):
+    """The log's recipient filter as typed: an address, @domain for every
+    recipient at a domain, or the start of addresses and * (ali*). Returns
+    (address, domain, prefix), two of them None; ValueError says what is wrong."""
+    value = value.strip()
+    if value.startswith("@"):
+        domain = value[1:].lower()
+        if not _DOMAIN.fullmatch(domain):
+            raise ValueError("Write a domain as @example.com.")
+        return None, domain, None
+    if value.endswith("*"):
+        prefix = value[:-1].lower()
+        if len(prefix) < model.PREFIX_LENGTH or not _PREFIX.fullmatch(prefix):
+            raise ValueError(f"Write at least {model.PREFIX_LENGTH} characters of the address before the *, as ali*.")
+        return None, None, prefix
+    try:
+        return parse_mailbox(value).address.lower(), None, None
+    except InvalidAddress as err:
+        raise ValueError(str(err)) from err
+
+
+def tag_filter_parse(value):
+    """The log's tag filter, name=value, as (name, value); ValueError otherwise."""
+    name, sep, tag_value = value.strip().partition("=")
+    if not sep or not name.strip() or not tag_value.strip():
+        raise ValueError("Write a tag as name=value.")
+    return name.strip(), tag_value.strip()
 
 
 # A page over a long, sparse date range (or a rare tag) stops after this many
@@ -90,7 +137,11 @@ def email_log_page(*, log_filter, position=None, size=50):
       emails with one BatchGetItem. A recipient or domain with a tag also
       reads the partition of the emails with too many tags to combine (one
       more Query, usually empty);
-    - an address prefix ......... recipient-prefix-index, by address, then newest.
+    - an address prefix ......... recipient-prefix-index, by address, then newest;
+    - an API key alone (a `send` key's search) ... api-key-index, its entries
+      filtered by the status asked for, then the emails with one BatchGetItem.
+    An API key beside a recipient, domain, prefix or tag is checked on the
+    emails those read (bounded by MAX_READS_PER_PAGE).
     Partitions read together are merged in order. So a page is one Query
     per partition and shard and at most one batch read, however rare the
     match or large the table. `position` is what the previous page
@@ -117,10 +168,13 @@ def email_log_page(*, log_filter, position=None, size=50):
                 if not buffers[i]:
                     resume[i] = last_key  # a filtered Query can read a page and keep nothing
                 reads += 1
-        taken = _merge(streams, buffers, more, size - len(emails))
+        # An API key checked on the emails rejects most of what the streams
+        # name: read a whole page's worth each time, not the rows still missing.
+        key_checked = log_filter.api_key_prefix and streams[0].index != model.API_KEY_INDEX
+        taken = _merge(streams, buffers, more, size if key_checked else size - len(emails))
         if not taken:
             break
-        found = _emails_of(taken)
+        found = _emails_of(taken, streams)
         reads += any(not streams[i].emails for _, i in taken)
         for n, (entry, i) in enumerate(taken):
             if len(emails) == size:  # the page is full: the rest go back, for the next page
@@ -128,7 +182,7 @@ def email_log_page(*, log_filter, position=None, size=50):
                     buffers[j].insert(0, later)
                 break
             resume[i] = streams[i].start_key(entry)
-            email = found.get(entry.get("email_id") or entry["id"])
+            email = found.get(_email_id(entry))
             if email and email["id"] not in seen and _matches(email, log_filter):
                 seen.add(email["id"])
                 emails.append(email)
@@ -136,12 +190,11 @@ def email_log_page(*, log_filter, position=None, size=50):
     return emails, None if all(key == "done" for key in keys) else {"keys": keys}
 
 
-def _emails_of(taken):
+def _emails_of(taken, streams):
     """The emails the taken entries name, by id: the entries themselves when
-    they are email items (their index projects what a list shows), else one
-    BatchGetItem."""
-    found = {entry["id"]: entry for entry, _ in taken if "email_id" not in entry}
-    wanted = [model.email_key(entry["email_id"]) for entry, _ in taken if "email_id" in entry]
+    their index projects what a list shows, else one BatchGetItem."""
+    found = {entry["id"]: entry for entry, i in taken if streams[i].emails}
+    wanted = [model.email_key(_email_id(entry)) for entry, i in taken if not streams[i].emails]
     if wanted:
         found.update({email["id"]: email for email in dynamodb.batch_get(wanted).values()})
     return found
@@ -169,23 +222,33 @@ class _Stream:
     prefix: Optional[str] = None  # begins_with on the sort key, instead of the date range
     wildcard: bool = False  # emails with too many tags to combine: most will not have the one asked for
     emails: bool = False  # the entries are the email items themselves
+    status: Optional[str] = None  # kept by a filter on the entries' own status (the api-key-index's)
 
     def query(self, log_filter, start_key, limit):
-        values = {":key": self.value}
+        values, names = {":key": self.value}, None
         if self.prefix is None:
             condition, filter_expression = f"{self.attribute} = :key AND created_at BETWEEN :low AND :high", None
         else:
             condition = f"{self.attribute} = :key AND begins_with({self.sort}, :prefix)"
             filter_expression = "created_at BETWEEN :low AND :high"
             values[":prefix"] = self.prefix
+        if self.status:
+            # The entries are small: many are filtered per Query, and only the matching emails are read.
+            filter_expression, names, limit = "#status = :status", {"#status": "status"}, limit * KEY_STATUS_READ_FACTOR
+            values[":status"] = self.status
         return dynamodb.query(
-            index=self.index, key_condition=condition, filter_expression=filter_expression,
+            index=self.index, key_condition=condition, filter_expression=filter_expression, names=names,
             values={**values, **_date_range(log_filter)}, limit=limit, start_key=start_key,
             newest_first=self.prefix is None,
         )
 
     def start_key(self, entry):
         return _start_key(entry, self.attribute, self.sort)
+
+
+# A `send` key's search by status reads this many api-key-index entries
+# (about 100 bytes each: 1,000 are ~25 read units) per Query of a page.
+KEY_STATUS_READ_FACTOR = 20
 
 
 def _streams(log_filter):
@@ -206,6 +269,10 @@ def _streams(log_filter):
         who = None
     tag = "=".join(log_filter.tag) if log_filter.tag else None
     if not who and not tag:
+        if log_filter.api_key_prefix:
+            # Not sharded: the key is the email item's own api_key_prefix, which every email has.
+            return [_Stream(model.API_KEY_INDEX, "api_key_prefix", log_filter.api_key_prefix,
+                            status=log_filter.status)]
         if log_filter.status:
             return _sharded(model.STATUS_INDEX, "email_status", log_filter.status, emails=True)
         return _sharded(model.FEED_INDEX, "feed", model.EMAIL_FEED, emails=True)
@@ -254,12 +321,40 @@ def _merge(streams, buffers, more, room):
     return taken
 
 
+def _email_id(entry):
+    """A small item names its email in `email_id`; an email item's index entry is the email's own id."""
+    return entry.get("email_id") or entry["id"]
+
+
 def _matches(email, log_filter):
     if log_filter.status and email["status"] != log_filter.status:
+        return False
+    if log_filter.api_key_prefix and email.get("api_key_prefix") != log_filter.api_key_prefix:
         return False
     if log_filter.tag and email["summary"].get("tags", {}).get(log_filter.tag[0]) != log_filter.tag[1]:
         return False
     return True
+
+
+def email_search(*, log_filter, api_key, position=None, size=25):
+    """`GET /emails`: one page of the log as `api_key` may see it. A `send`
+    key sees only its own emails, through the api-key-index (or, beside a
+    recipient or tag filter, checked on the emails that filter reads)."""
+    if api_key.scope != FULL:
+        log_filter = replace(log_filter, api_key_prefix=api_key.prefix)
+    return email_log_page(log_filter=log_filter, position=position, size=size)
+
+
+def email_list_record(*, email):
+    """An email as a list shows it (an email item or an index entry of one)."""
+    summary = email["summary"]
+    return {
+        "id": email["id"], "status": email["status"], "created_at": email["created_at"],
+        "updated_at": email["updated_at"], "sender": summary["sender"], "to": summary["to"],
+        "cc": summary.get("cc", []), "subject": summary["subject"], "tags": summary.get("tags", {}),
+        "attempts": email.get("attempts", 0), "last_error": email.get("last_error"),
+        "ses_message_id": email.get("ses_message_id"),
+    }
 
 
 def email_log_all(*, log_filter, page_size=200):

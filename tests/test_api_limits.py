@@ -132,3 +132,31 @@ def test_largest_summary_fits_in_the_item_and_is_sent(send, verified, settings):
     drain_outbox()
     assert email_status(email_id=response.json()["id"])["status"] == "sent"
     assert len(ses_sent()[0].destinations["ToAddresses"]) == 50
+
+
+WRONG_TYPES = [{}, [], [{}], [[]], [None], [1], 1, 1.5, True, None]
+
+
+@pytest.mark.parametrize("field", ["from", "to", "cc", "bcc", "reply_to", "subject", "text", "html", "tags",
+                                   "headers", "attachments"])
+@pytest.mark.parametrize("value", WRONG_TYPES, ids=repr)
+def test_a_value_of_the_wrong_type_in_any_field_is_a_400_never_a_500(send, verified, field, value):
+    # The reproduction: "reply_to": [{}] reached the address parser's cache as a dict, a TypeError, a 500.
+    response = send(message(**{field: value}))
+    if response.status_code == 202:  # null or empty where that means "none"
+        assert value in (None, [], {}) or field in ("text", "html"), response.content
+        return
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] in {"invalid_field", "invalid_address", "missing_field", "missing_body"}, error
+    assert error["message"] and (error["field"] or "").split(".")[0] in (field, "")
+
+
+def test_an_unexpected_error_is_a_json_500_in_the_error_shape(client, api_key, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("emailhub.api.search.email_search", broken)
+    response = client.get("/emails", HTTP_AUTHORIZATION=f"Bearer {api_key}")
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error" and "a bug" not in response.content.decode()

@@ -69,7 +69,8 @@ def test_table_has_the_indexes_and_ttl():
         table = dynamo.describe_table(TableName="emailhub")["Table"]
         assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
             "email-status-index", "feed-index", "recipient-index", "ses-message-index", "tag-index",
-            "match-status-index", "recipient-domain-index", "recipient-prefix-index", "schedule-index"}
+            "match-status-index", "recipient-domain-index", "recipient-prefix-index", "schedule-index",
+            "api-key-index"}
         ttl = dynamo.describe_time_to_live(TableName="emailhub")["TimeToLiveDescription"]
         assert ttl["AttributeName"] == "expires_at" and ttl["TimeToLiveStatus"] == "ENABLED"
 

@@ -55,9 +55,9 @@ def _wait_for(base, key, email_id, status, seconds=15):
     raise AssertionError(f"email {email_id} is {email['status']}, not {status}: {email['events']}")
 
 
-def _request(url, *, key, body=None, headers=None):
+def _request(url, *, key, body=None, headers=None, method=None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method="POST" if data else "GET")
+    request = urllib.request.Request(url, data=data, method=method or ("POST" if data else "GET"))
     request.add_header("Authorization", f"Bearer {key}")
     request.add_header("Content-Type", "application/json")
     for name, value in (headers or {}).items():

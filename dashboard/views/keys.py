@@ -18,13 +18,14 @@ def key_list(request):
     if request.method == "POST":
         forbid_unless(request, MANAGE_KEYS)
         if form.is_valid():
-            key, secret = api_key_create(name=form.cleaned_data["name"])
+            key, secret = api_key_create(name=form.cleaned_data["name"], scope=form.cleaned_data["scope"])
             audit_record(actor=actor(request), action="api_key.create", target=key.prefix,
-                         outcome=f"created {key.prefix} ({key.name})")
+                         outcome=f"created {key.prefix} ({key.name}, {key.scope})")
             # Handed to the next page once through the session, then gone: a
             # reload of that page cannot show it again or create another key.
             request.session[NEW_KEY] = secret
-            return done(request, f"API key {key.prefix} ({key.name}) created.", reverse("admin:api_keys"))
+            return done(request, f"API key {key.prefix} ({key.name}, scope {key.scope}) created.",
+                        reverse("admin:api_keys"))
     return render_page(request, "dashboard/api_keys.html", title="API keys", keys=api_key_list(),
                        form=form, created=request.session.pop(NEW_KEY, None),
                        can_manage=request.user.has_perm(MANAGE_KEYS))

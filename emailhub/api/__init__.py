@@ -20,12 +20,12 @@ from ninja.security import HttpBearer
 from emailhub import examples, services
 from emailhub.apikeys import api_key_authenticate
 from emailhub.errors import (
-    AwsUnavailable, EmailhubError, EnqueueFailed, IdempotencyConflict, InvalidSchedule, NotFound, StatusConflict,
-    Suppressed, TooLarge, UnverifiedIdentities,
+    AwsUnavailable, EmailhubError, EnqueueFailed, Forbidden, IdempotencyConflict, InvalidSchedule, NotFound,
+    StatusConflict, Suppressed, TooLarge, UnverifiedIdentities,
 )
 from emailhub.health import health_check
 from emailhub.schemas import ERROR_CODES, AcceptedOut, EmailOut, ErrorOut, HealthOut, SendEmailIn
-from emailhub.selectors import email_for_key, email_status
+from emailhub.selectors import email_for_key, email_record
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +113,8 @@ api = NinjaAPI(
 
 
 def _field(loc):
-    parts = [str(p) for p in loc if p not in ("body", "payload")]
+    # Where the value came from (the body, the query string, the path) is not part of the field's name.
+    parts = [str(p) for p in loc if p not in ("body", "payload", "query", "path")]
     return ".".join(parts) or None
 
 
@@ -181,6 +182,8 @@ def _emailhub_error(request, exc):
         return error_response(400, exc.code, exc.message, exc.field)
     if isinstance(exc, StatusConflict):
         return error_response(409, exc.code, exc.message, email_status=exc.status)
+    if isinstance(exc, Forbidden):
+        return error_response(403, exc.code, exc.message)
     if isinstance(exc, TooLarge):
         return error_response(413, exc.code, exc.message)
     if isinstance(exc, (EnqueueFailed, AwsUnavailable)):
@@ -189,6 +192,14 @@ def _emailhub_error(request, exc):
         return error_response(503, exc.code, "A service Emailhub depends on is unavailable right now; nothing "
                               f"was accepted. Retry in {RETRY_AFTER_SECONDS} seconds with the same Idempotency-Key.")
     return error_response(500, exc.code, exc.message)
+
+
+@api.exception_handler(Exception)
+def _unexpected(request, exc):
+    """A bug: logged with its traceback; the caller gets the error shape, not an HTML page."""
+    logger.exception("Unexpected error on %s %s", request.method, request.path)
+    return error_response(500, "internal_error", "Something went wrong in Emailhub; it has been logged. "
+                          "A send may be retried with the same Idempotency-Key.")
 
 
 def _idempotency_key(value):
@@ -208,11 +219,26 @@ def openapi_document(request):
     return JsonResponse(schema)
 
 
-def _examples(examples):
+# The error codes each status can carry, named in every operation's
+# description of that status (an operation passes the codes it can answer).
+STATUS_TEXT = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
+               413: "Request Entity Too Large", 422: "Unprocessable Entity", 503: "Service Unavailable"}
+AUTH_CODES = {401: ["unauthorized"], 503: ["aws_unavailable"]}
+
+
+def _examples(examples, links=None, codes=None):
     """An operation's `openapi_extra` with an example for each status given
-    (a status of "body" is the request body's)."""
+    (a status of "body" is the request body's), OpenAPI links ({status:
+    {name: link}}: what a client, or schemathesis's stateful phase, can call
+    next with a value from this answer), and the error codes of each status
+    ({status: [code, ...]}) in its description."""
     extra = {"responses": {s: {"content": {"application/json": {"example": e}}}
                            for s, e in examples.items() if s != "body"}}
+    for status, named in (links or {}).items():
+        extra["responses"].setdefault(status, {})["links"] = named
+    for status, names in (codes or {}).items():
+        extra["responses"].setdefault(status, {})["description"] = (
+            f"{STATUS_TEXT[status]}. `error.code`: " + ", ".join(f"`{c}`" for c in names) + ".")
     if "body" in examples:
         extra["requestBody"] = {"content": {"application/json": {"example": examples["body"]}}}
     return extra
@@ -225,7 +251,16 @@ def _examples(examples):
               422: ErrorOut, 503: ErrorOut},
     summary="Accept an email for sending",
     operation_id="send_email",
-    openapi_extra=_examples(examples.SEND_EMAIL),
+    openapi_extra=_examples(examples.SEND_EMAIL, links={202: {
+        "GetEmail": {"operationId": "get_email", "parameters": {"email_id": "$response.body#/id"},
+                     "description": "The email's status and timeline."}}}, codes={
+        400: ["malformed_json", "unknown_field", "missing_field", "invalid_field", "invalid_address",
+              "header_injection", "control_character", "field_too_long", "too_many_tags", "forbidden_header",
+              "too_many_headers", "too_many_reply_to", "invalid_unicode", "too_many_recipients", "missing_body",
+              "invalid_tag", "invalid_header", "invalid_attachment", "invalid_idempotency_key"],
+        409: ["idempotency_key_reused"], 413: ["payload_too_large", "message_too_large", "item_too_large"],
+        422: ["unverified_identity", "suppressed_recipient"], 401: ["unauthorized"],
+        503: ["queue_unavailable", "aws_unavailable"]}),
 )
 def send_email(request, payload: SendEmailIn,
                idempotency_key: str = Header(None, alias="Idempotency-Key", example="order-1042")):
@@ -242,11 +277,12 @@ def send_email(request, payload: SendEmailIn,
     return response
 
 
-@api.get(EMAIL_PATH, auth=ApiKeyAuth(), response={200: EmailOut, 401: ErrorOut, 404: ErrorOut},
+@api.get(EMAIL_PATH, auth=ApiKeyAuth(), response={200: EmailOut, 401: ErrorOut, 404: ErrorOut, 503: ErrorOut},
          summary="An email's status and timeline", operation_id="get_email",
-         openapi_extra=_examples(examples.GET_EMAIL))
+         openapi_extra=_examples(examples.GET_EMAIL, codes={**AUTH_CODES, 404: ["not_found"]}))
 def get_email(request, email_id: str = Path(..., example=examples.EMAIL_ID)):
-    return email_status(email=email_for_key(email_id=email_id, api_key=request.auth))
+    """A `send` key reads only the emails sent with it: another key's email is a 404."""
+    return email_record(email=email_for_key(email_id=email_id, api_key=request.auth))
 
 
 @api.get("health", response={200: HealthOut, 503: HealthOut}, summary="Reachability of each AWS dependency",
@@ -259,8 +295,11 @@ def health(request):
     return Status(200 if reachable else 503, {"status": status, "checks": checks})
 
 
-# The routers of the other groups of operations (imported last: they use the above).
-from emailhub.api import batch, scheduling  # noqa: E402
+# The operations beyond sending, one Router module each (imported here, at
+# the end, because they use the helpers above).
+from emailhub.api import batch, scheduling, search, suppressions  # noqa: E402
 
 api.add_router("", batch.router)
 api.add_router("", scheduling.router)
+api.add_router("", search.router)
+api.add_router("", suppressions.router)
