@@ -66,8 +66,9 @@ CANCEL_EMAIL = {
           "events": [{"at": AT, "type": "accepted"}, {"at": AT, "type": "canceled", "by": "api key eh_live_ab12"}]},
     404: _error("not_found", f"No email with id {EMAIL_ID!r}."),
     409: {"error": {"code": "not_cancelable", "field": None, "email_status": "sending",
-                    "message": "This email can no longer be canceled: A worker is sending it right now. Only a "
-                    "scheduled email, or a queued one no worker has taken up yet, can be canceled."}},
+                    "message": "This email can no longer be canceled: A worker is sending it right now. Only an "
+                    "email no worker is sending and none has sent (scheduled, queued, retrying or deferred) can "
+                    "be canceled."}},
 }
 
 RESCHEDULE_EMAIL = {
@@ -80,7 +81,7 @@ RESCHEDULE_EMAIL = {
     404: _error("not_found", f"No email with id {EMAIL_ID!r}."),
     409: {"error": {"code": "not_reschedulable", "field": None, "email_status": "sent",
                     "message": "This email can no longer be rescheduled: It is already sent. Only a scheduled "
-                    "email, or a queued one no worker has taken up yet, can be rescheduled."}},
+                    "email can be rescheduled."}},
 }
 
 SEARCH_EMAILS = {

@@ -78,8 +78,10 @@ STATUSES = (SCHEDULED, QUEUED, SENDING, RETRYING, DEFERRED, SENT, DELIVERED, BOU
             RESENT, CANCELED, EXPIRED)
 CLAIMABLE = (QUEUED, RETRYING, DEFERRED)
 IN_FLIGHT = (QUEUED, SENDING, RETRYING, DEFERRED)
-# What a client may still cancel: nothing has reached SES and no worker holds it.
-CANCELABLE = (SCHEDULED, QUEUED)
+# What a client may still cancel: nothing has reached SES and no worker holds
+# it (a retry or a deferral, for the quota or paused sending, waits unclaimed;
+# the worker's claim is conditional on the status, so a cancel first wins).
+CANCELABLE = (SCHEDULED, QUEUED, RETRYING, DEFERRED)
 # What may still expire (a worker holding it, `sending`, is past the point of no return).
 EXPIRABLE = (SCHEDULED, QUEUED, RETRYING, DEFERRED)
 

@@ -423,6 +423,8 @@ def email_deliver(*, email_id, request=None):
     try:
         if request is None:
             request = payload_load(email=email)
+        if email is not None and _waited(email):
+            _suppression_recheck(request)
         arguments = ses_arguments(request=request, sender=request.get("sender") or email["summary"]["sender"],
                                   configuration_set=settings.EMAILHUB_SES_CONFIGURATION_SET)
         recipients = len(arguments["to"]) + len(arguments["cc"]) + len(arguments["bcc"])
@@ -467,10 +469,36 @@ def _ready(email, moment):
         email["status"] == model.SCHEDULED and email["send_at"] <= model.iso(moment))
 
 
+# An email accepted longer ago than this, or that waited (scheduled, deferred,
+# retrying), has its recipients checked against the suppression list again
+# before it is sent: one BatchGetItem, which a fresh email does not need (its
+# accept checked them moments ago, in the same transaction as its write).
+RECHECK_AFTER = timedelta(minutes=5)
+
+
+def _waited(email):
+    return (email["status"] in (model.SCHEDULED, model.DEFERRED, model.RETRYING)
+            or model.now() - model.parse_iso(email["created_at"]) > RECHECK_AFTER)
+
+
+def _suppression_recheck(request):
+    """Raises Suppressed when a recipient was suppressed since the accept
+    (a bounce or complaint of another email, staff, the API)."""
+    blocked = suppressed_among(request_recipients(request))
+    if blocked:
+        raise Suppressed(blocked)
+
+
 def _preparation_error(err):
     """What an error before the claim means, as a SendError: AWS out of reach
     (S3, say) and anything unforeseen are transient, tried again with
-    backoff; a request that cannot be built into an email is permanent."""
+    backoff; a request that cannot be built into an email is permanent, and
+    so is a recipient suppressed since the accept (the email is parked for a
+    human: unsuppress, then resend)."""
+    if isinstance(err, Suppressed):
+        return SendError(f"Suppressed since it was accepted: {', '.join(err.addresses)}. Remove them from the "
+                         "suppression list and resend, if they should get it.",
+                         code="suppressed_recipient", kind=ses.PERMANENT)
     if isinstance(err, AwsUnavailable):
         return SendError(err.message, code=err.code, kind=ses.TRANSIENT)
     if isinstance(err, (KeyError, ValueError, TypeError, MessageError)):

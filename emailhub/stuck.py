@@ -39,7 +39,9 @@ def _older_than(status, cutoff, limit):
             values={":status": key, ":since": model.iso(since), ":cutoff": model.iso(cutoff)}, limit=limit,
             newest_first=False,
         )
-        found += items
+        # Its last change must be that old too: a scheduled email is sent (or
+        # queued) long after it was created, and waits only from then.
+        found += [email for email in items if email.get("updated_at", email["created_at"]) < model.iso(cutoff)]
     return sorted(found, key=lambda email: email["created_at"])[:limit]
 
 

@@ -276,3 +276,61 @@ def test_a_backlog_bigger_than_a_tick_is_finished_by_the_next_ticks(send, verifi
     assert handed == [2, 2, 1]
     drain_outbox()
     assert len(ses_sent()) == 5 and {email_get(i)["status"] for i in ids} == {"sent"}
+
+
+def test_a_recipient_suppressed_while_the_email_waited_is_not_sent_and_the_email_is_parked(send, verified, clock):
+    """An email scheduled days ahead: its recipient bounces meanwhile (or staff
+    suppress it); the worker checks the list again and parks the email for a
+    human instead of sending it."""
+    from emailhub.suppression import suppression_add
+    from tests.conftest import RECIPIENT, queue_messages
+
+    accepted = send(message(send_at=at(clock, days=2))).json()
+    suppression_add(address=RECIPIENT, reason="hard bounce")
+    clock.advance(timedelta(days=2))
+    assert scheduler_tick().enqueued == [accepted["id"]]
+    drain_outbox()
+    email = email_get(accepted["id"])
+    assert ses_sent() == [] and email["status"] == "failed"
+    assert email["last_error"]["code"] == "suppressed_recipient" and RECIPIENT in email["last_error"]["message"]
+    assert [m["email_id"] for m in queue_messages("emailhub-dlq")] == [accepted["id"]]
+
+
+def test_a_fresh_email_is_not_checked_twice(send, verified, monkeypatch):
+    """The accept checked the list in its own transaction moments ago: no extra read."""
+    checked = []
+    monkeypatch.setattr(services, "suppressed_among", lambda addresses: checked.append(addresses) or [])
+    send(message())
+    drain_outbox()
+    assert checked == [] and len(ses_sent()) == 1
+
+
+def test_a_scheduled_email_is_not_stuck_the_moment_it_is_sent(send, verified, clock, settings):
+    from emailhub.stuck import emails_stuck
+
+    settings.EMAILHUB_STUCK_LOOKBACK_DAYS = 3
+    accepted = send(message(send_at=at(clock, days=2))).json()
+    clock.advance(timedelta(days=2))
+    scheduler_tick()
+    drain_outbox()
+    assert email_get(accepted["id"])["status"] == "sent"
+    assert emails_stuck() == []
+    clock.advance(timedelta(hours=settings.EMAILHUB_STUCK_SENT_HOURS, minutes=1))
+    assert [s.email["id"] for s in emails_stuck()] == [accepted["id"]]  # no delivery event since it was sent
+
+
+def test_an_email_held_while_sending_is_paused_can_still_be_canceled(send, verified, api, monkeypatch):
+    """Deferred (paused sending, or the quota): no worker holds it and nothing
+    was sent, so the client may still call it off."""
+    from emailhub import reputation
+
+    monkeypatch.setattr(reputation, "sending_paused", lambda: "The bounce rate is over its guard.")
+    email_id = send(message()).json()["id"]
+    assert services.email_deliver(email_id=email_id) == "deferred"  # what the worker does with its message
+    held = email_get(email_id)
+    assert held["status"] == "deferred" and held["attempts"] == 0
+    answer = api("post", f"/emails/{email_id}/cancel")
+    assert answer.status_code == 200 and answer.json()["status"] == "canceled"
+    monkeypatch.setattr(reputation, "sending_paused", lambda: None)
+    assert services.email_deliver(email_id=email_id) != "sent"  # the resumed worker finds it canceled
+    assert ses_sent() == [] and email_get(email_id)["status"] == "canceled"

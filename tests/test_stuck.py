@@ -11,11 +11,13 @@ from tests.conftest import drain_outbox, message, queue_messages
 
 
 def _age(email_id, minutes):
-    """Pretend the email was accepted `minutes` ago (its created_at only: the id keeps its day)."""
+    """Pretend the email was accepted `minutes` ago (its created_at and updated_at; the id keeps its day)."""
     from emailhub.aws import dynamodb
 
     created = model.iso(model.now() - __import__("datetime").timedelta(minutes=minutes))
-    dynamodb.update(*model.email_key(email_id), expression="SET created_at = :c", values={":c": created})
+    # Nothing happened to it since, either: its last change is as old.
+    dynamodb.update(*model.email_key(email_id), expression="SET created_at = :c, updated_at = :c",
+                    values={":c": created})
 
 
 @pytest.fixture

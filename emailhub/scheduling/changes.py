@@ -13,8 +13,13 @@ from emailhub.stats import stats_record
 
 _TOO_LATE = {
     model.SENDING: "A worker is sending it right now",
-    model.RETRYING: "A worker already tried to send it (it is being retried)",
-    model.DEFERRED: "A worker already took it up (it waits for the SES quota)",
+    model.QUEUED: "It is already waiting on the outbox to be sent now",
+    model.RETRYING: "It is already waiting on the outbox to be tried again",
+    model.DEFERRED: "It is already waiting on the outbox (for the SES quota, or for paused sending)",
+}
+_ONLY = {
+    "canceled": "Only an email no worker is sending and none has sent (scheduled, queued, retrying or deferred)",
+    "rescheduled": "Only a scheduled email",
 }
 
 
@@ -25,13 +30,14 @@ def _conflict(email_id, action, code):
         raise NotFound(f"No email with id {email_id!r}.")
     status = email["status"]
     reason = _TOO_LATE.get(status, f"It is already {status}")
-    return StatusConflict(f"This email can no longer be {action}: {reason}. Only a scheduled email, or a queued "
-                          f"one no worker has taken up yet, can be {action}.", code=code, status=status)
+    return StatusConflict(f"This email can no longer be {action}: {reason}. {_ONLY[action]} can be {action}.",
+                          code=code, status=status)
 
 
 def email_cancel(*, email, by=None):
-    """Cancel `email` (as loaded by the caller) while it is `scheduled` or
-    still `queued`; canceling a canceled email again changes nothing.
+    """Cancel `email` (as loaded by the caller) while no worker holds it and
+    none has sent it (model.CANCELABLE); canceling a canceled email again
+    changes nothing.
     Returns the status (`canceled`). Raises StatusConflict (code
     `not_cancelable`) when a worker got to it first."""
     if email["status"] == model.CANCELED:

@@ -12,7 +12,9 @@ ACCEPTED = "email.accepted"
 # receiving server is deferring it): published from the same hook.
 DELIVERY_DELAYED = "email.delivery_delayed"
 TEST = "webhook.test"
-UNPUBLISHED_STATUSES = (model.SENDING,)
+# `sending` lasts one SES call; an email is only ever `scheduled` from its
+# accept, which email.accepted announces (its status and send_at in `data`).
+UNPUBLISHED_STATUSES = (model.SENDING, model.SCHEDULED)
 
 
 def event_types():
@@ -62,6 +64,8 @@ def email_event_payload(*, email, event_type, status, timeline_event):
         "tags": summary.get("tags", {}),
         "ses_message_id": email.get("ses_message_id") or timeline_event.get("ses_message_id"),
         "attempts": email.get("attempts", 0),
+        "send_at": email.get("send_at"),
+        "expires_at": email.get("send_by"),
         "timeline_event": timeline_event.get("type"),
         "details": {k: v for k, v in timeline_event.items() if k not in _INTERNAL_DETAILS},
     }
