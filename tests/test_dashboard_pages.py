@@ -48,7 +48,7 @@ def test_overview_counts_each_outcome(send, verified, ses_failures):
     drain_outbox()
     counts = stats_overview()["last_24h"]
     assert counts == {"sent": 2, "failed": 1, "retrying": 1, "resent": 0, "discarded": 0,
-                      "delivered": 0, "bounced": 0, "complained": 0}
+                      "delivered": 0, "bounced": 0, "complained": 0, "canceled": 0, "expired": 0}
 
 
 def test_email_log_filters_by_status_recipient_and_tag(admin_client, send, verified, ses_failures):

@@ -4,7 +4,9 @@ import pydantic
 from ninja import Header, Router
 
 from emailhub import examples
-from emailhub.api import ApiKeyAuth, _examples, _idempotency_key, api, error_response, validation_error_body
+from emailhub.api import (
+    AUTH_CODES, ApiKeyAuth, _examples, _idempotency_key, api, error_response, validation_error_body,
+)
 from emailhub.batch import BatchInvalid, emails_send_batch
 from emailhub.schemas import BatchErrorOut, BatchIn, BatchOut, ErrorOut, SendEmailIn
 
@@ -25,7 +27,10 @@ def _entry(email):
     "emails/batch", auth=ApiKeyAuth(),
     response={202: BatchOut, 400: BatchErrorOut, 401: ErrorOut, 409: ErrorOut, 413: ErrorOut, 503: ErrorOut},
     summary="Accept up to 100 emails at once", operation_id="send_batch",
-    openapi_extra=_examples(examples.SEND_BATCH),
+    openapi_extra=_examples(examples.SEND_BATCH, codes={
+        **AUTH_CODES, 400: ["malformed_json", "unknown_field", "missing_field", "invalid_field", "too_many_emails",
+                            "empty_batch", "invalid_batch"],
+        409: ["idempotency_key_reused"], 413: ["payload_too_large"], 503: ["aws_unavailable", "queue_unavailable"]}),
 )
 def send_batch(request, payload: BatchIn,
                idempotency_key: str = Header(None, alias="Idempotency-Key", example="orders-2026-11-27")):
