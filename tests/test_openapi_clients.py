@@ -4,6 +4,7 @@ openapi-to-postmanv2 makes of it runs under newman with every request a 2xx,
 both against the live local stack over HTTP."""
 
 import json
+from datetime import datetime, timedelta, timezone
 import os
 import subprocess
 import sys
@@ -94,10 +95,17 @@ def test_the_postman_collection_runs_under_newman(local_stack, tmp_path):
         capture_output=True, text=True, timeout=120,
     )
     assert converted.returncode == 0, converted.stdout + converted.stderr
-    # GET /emails/{email_id} reads an email that exists: the example id stands for one sent just now.
-    status, sent = _request(f"{base}/send-email", key=key, body=examples.SEND_EMAIL["body"])
-    assert status == 202
-    collection.write_text(collection.read_text().replace(examples.EMAIL_ID, sent["id"]))
+    # The operations on one email act on one that exists: the example id stands for one scheduled
+    # just now (so it can be read, rescheduled and canceled), and the example send_at dates, fixed in
+    # the document, become dates in the coming days.
+    soon = (datetime.now(timezone.utc) + timedelta(days=2)).replace(microsecond=0)
+    status, sent = _request(f"{base}/send-email", key=key,
+                            body={**examples.SEND_EMAIL["body"], "send_at": soon.isoformat()})
+    assert status == 202 and sent["status"] == "scheduled"
+    text = collection.read_text().replace(examples.EMAIL_ID, sent["id"])
+    for fixed in (examples.SEND_AT, examples.RESCHEDULE_EMAIL["body"]["send_at"]):
+        text = text.replace(fixed, (soon + timedelta(hours=1)).isoformat())
+    collection.write_text(text)
     # GET and DELETE /suppressions/{address} act on the example address: it is on the list.
     status, _ = _request(f"{base}/suppressions/{examples.SUPPRESSED_ADDRESS}", key=key, method="PUT",
                          body={"reason": "hard bounce"})
