@@ -163,16 +163,21 @@ def verified(aws):
     return RECIPIENT
 
 
+def api_post(client, path, body, *, key, idempotency_key=None, raw=None):
+    """POST a JSON body (or `raw` bytes) to the API as an application would."""
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+    if idempotency_key is not None:
+        headers["HTTP_IDEMPOTENCY_KEY"] = idempotency_key
+    data = raw if raw is not None else json.dumps(body)
+    return client.post(path, data=data, content_type="application/json", **headers)
+
+
 @pytest.fixture
 def send(client, api_key):
     """POST /send-email as an application would."""
 
     def _send(body, *, key=api_key, idempotency_key=None, raw=None):
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"}
-        if idempotency_key is not None:
-            headers["HTTP_IDEMPOTENCY_KEY"] = idempotency_key
-        data = raw if raw is not None else json.dumps(body)
-        return client.post("/send-email", data=data, content_type="application/json", **headers)
+        return api_post(client, "/send-email", body, key=key, idempotency_key=idempotency_key, raw=raw)
 
     return _send
 

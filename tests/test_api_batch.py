@@ -7,17 +7,13 @@ import pytest
 from emailhub import identities, model
 from emailhub.emails import email_get
 from emailhub.suppression import suppression_add
-from tests.conftest import drain_outbox, message, queue_messages, ses_sent
+from tests.conftest import api_post, drain_outbox, message, queue_messages, ses_sent
 
 
 @pytest.fixture
 def batch(client, api_key):
     def _batch(body, *, idempotency_key=None, raw=None):
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {api_key}"}
-        if idempotency_key is not None:
-            headers["HTTP_IDEMPOTENCY_KEY"] = idempotency_key
-        data = raw if raw is not None else json.dumps(body)
-        return client.post("/emails/batch", data=data, content_type="application/json", **headers)
+        return api_post(client, "/emails/batch", body, key=api_key, idempotency_key=idempotency_key, raw=raw)
 
     return _batch
 
