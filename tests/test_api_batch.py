@@ -1,6 +1,5 @@
 """POST /emails/batch: strict and permissive, idempotency, limits, AWS calls."""
 
-import json
 
 import pytest
 
