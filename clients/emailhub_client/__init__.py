@@ -1,0 +1,1 @@
+"""The Emailhub API for Python applications: no Django needed."""
