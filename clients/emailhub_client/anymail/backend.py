@@ -32,9 +32,11 @@ _ANYMAIL_STATUS = {"queued": "queued", "scheduled": "queued", "sent": "sent", "d
 class EmailhubAPIError(AnymailAPIError):
     """Emailhub refused a message: its error's code, message, field and addresses."""
 
-    def __init__(self, message, *, code=None, field=None, addresses=(), http_status=None, **kwargs):
+    def __init__(self, message, *, code=None, field=None, addresses=(), http_status=None, esp_response=None,
+                 **kwargs):
         super().__init__(message, **kwargs)
         self.code, self.field, self.addresses, self.http_status = code, field, list(addresses or ()), http_status
+        self.esp_response = esp_response  # the API's error JSON, when it answered
 
 
 class EmailBackend(AnymailBaseBackend):
@@ -109,7 +111,7 @@ class EmailBackend(AnymailBaseBackend):
         sent, errors = 0, []
         for (message, payload), (answer, error) in zip(chunk, results):
             status = self._recipient_status(payload, answer, error)
-            message.anymail_status.esp_response = answer if answer is not None else getattr(error, "raw", None)
+            message.anymail_status.esp_response = answer if answer is not None else error.esp_response
             message.anymail_status.set_recipient_status(status)
             self.run_post_send(message)
             try:
@@ -177,7 +179,8 @@ class EmailBackend(AnymailBaseBackend):
         error = EmailhubAPIError(
             f"Emailhub refused the message ({status or 'no answer'}{', ' + code if code else ''}): {text}",
             code=code, field=getattr(err, "field", None), addresses=getattr(err, "addresses", None) or (),
-            http_status=status, email_message=message, payload=payload, backend=self)
+            http_status=status, esp_response=getattr(err, "body", None), email_message=message, payload=payload,
+            backend=self)
         error.__cause__ = err
         return error
 
@@ -188,6 +191,7 @@ class EmailBackend(AnymailBaseBackend):
             addresses = [r.addr_spec for r in payload.recipients if r.addr_spec.lower() in text.lower()]
         return EmailhubAPIError(f"Emailhub refused the message (in its batch, {code}): {text}", code=code,
                                 field=_field(error, "field"), addresses=addresses,
+                                esp_response={"error": _field(error, "raw") or {"code": code, "message": text}},
                                 email_message=message, payload=payload, backend=self)
 
 

@@ -1,0 +1,134 @@
+"""Django's send_mail(), EmailMultiAlternatives and send_messages() through
+the anymail backend (in the example project's own process), against the live
+local stack: what SES got, one batch request, a retried send sent once."""
+
+import email
+import email.policy
+import os
+import uuid
+
+import pytest
+
+from tests.clients.anymail_helpers import SENDER, example_env, send_examples
+from tests.conftest import ses_sent
+from tests.test_local_stack import _request, _wait_for, local_stack  # noqa: F401 (a fixture)
+
+CC = "success@simulator.amazonses.com"
+
+
+def _sent_with_subject(subject):
+    found = [m for m in ses_sent() if f"Subject: {subject}" in m.raw_data]
+    assert len(found) == 1, f"{len(found)} messages with subject {subject!r}"
+    return found[0]
+
+
+def _attachments(mime):
+    return {part.get_filename(): (part.get_content_type(), part.get_payload(decode=True))
+            for part in mime.walk() if part.get_filename()}
+
+
+def test_send_mail_and_alternatives_with_attachments_arrive_intact(local_stack, tmp_path):
+    base, key = local_stack
+    env = example_env(base_url=base, key=key)
+    pdf = bytes(range(256)) * 40 + os.urandom(4096)  # every byte value, and noise
+    png = b"\x89PNG\r\n\x1a\n" + os.urandom(2048)
+    text = "Grüße aus Köln — line one\nline two\r\n".encode()
+    for name, content in [("report.pdf", pdf), ("pixel.png", png), ("notes.txt", text)]:
+        (tmp_path / name).write_bytes(content)
+
+    plain_subject = f"send_mail {uuid.uuid4().hex[:8]}"
+    [plain] = send_examples(env, "mail", "--to", SENDER, "--subject", plain_subject)
+    assert plain["status"] == ["queued"] and plain["recipients"][SENDER]["message_id"] == plain["message_id"]
+
+    subject = f"alternatives {uuid.uuid4().hex[:8]}"
+    [rich] = send_examples(env, "alternatives", "--to", SENDER, "--subject", subject,
+                           "--attach", str(tmp_path / "report.pdf"), "--attach", str(tmp_path / "pixel.png"),
+                           "--attach", str(tmp_path / "notes.txt"), "--tag", "welcome", "--metadata", "order=1042")
+    assert rich["message_id"].startswith("em_") and rich["message_id"] != plain["message_id"]
+
+    _wait_for(base, key, plain["message_id"], "delivered")
+    email_json = _wait_for(base, key, rich["message_id"], "delivered")
+    assert email_json["tags"] == {"tag_welcome": "1", "meta_order": "1042"}
+
+    sent = _sent_with_subject(plain_subject)
+    assert SENDER in sent.raw_data and "A plain text email." in sent.raw_data
+
+    sent = _sent_with_subject(subject)
+    mime = email.message_from_string(sent.raw_data, policy=email.policy.default)
+    assert mime["Reply-To"] == "replies@example.com" and mime["X-Example"] == "alternatives"
+    assert mime.get_body(("html",)).get_content() .strip() == "<p>The <b>html</b> part.</p>"
+    assert mime.get_body(("plain",)).get_content().strip() == "The text part."
+    attached = _attachments(mime)
+    assert attached["report.pdf"] == ("application/pdf", pdf)
+    assert attached["pixel.png"] == ("image/png", png)
+    assert attached["notes.txt"][0] == "text/plain"
+    assert attached["notes.txt"][1].decode().replace("\r\n", "\n") == text.decode().replace("\r\n", "\n")
+
+
+def test_send_messages_is_one_batch_request_with_an_id_per_message(local_stack, monkeypatch):
+    from emailhub.api import batch as batch_api
+    from emailhub import services
+
+    calls = {"batch": 0, "single": 0}
+    batch_send, single_send = batch_api.emails_send_batch, services.email_send
+
+    def counted_batch(**kwargs):
+        calls["batch"] += 1
+        return batch_send(**kwargs)
+
+    def counted_single(**kwargs):
+        calls["single"] += 1
+        return single_send(**kwargs)
+
+    monkeypatch.setattr(batch_api, "emails_send_batch", counted_batch)
+    monkeypatch.setattr(services, "email_send", counted_single)
+    base, key = local_stack
+    env = example_env(base_url=base, key=key)
+    subject = f"batch {uuid.uuid4().hex[:8]}"
+    recipients = [SENDER, CC, "delivered@simulator.amazonses.com"]
+    args = ["batch", "--subject", subject, "--tag", "digest"]
+    for to in recipients:
+        args += ["--to", to]
+    statuses = send_examples(env, *args)
+    assert calls == {"batch": 1, "single": 0}
+
+    ids = [s["message_id"] for s in statuses]
+    assert len(set(ids)) == 3 and all(i.startswith("em_") for i in ids)
+    assert [s["esp_response"]["index"] for s in statuses] == [0, 1, 2]
+    for to, status in zip(recipients, statuses):
+        assert status["recipients"] == {to: {"message_id": status["message_id"], "status": "queued"}}
+        _, stored = _request(f"{base}/emails/{status['message_id']}", key=key)
+        assert stored["to"] == [to] and stored["tags"] == {"tag_digest": "1"}
+
+    # The same messages again (the task retried): the same ids, nothing sent twice.
+    again = send_examples(env, *args)
+    assert calls == {"batch": 2, "single": 0}
+    assert [s["message_id"] for s in again] != ids  # a fresh EmailMessage has a fresh Message-ID...
+    fixed = args + ["--message-id", f"<digest-{uuid.uuid4().hex}@example.com>"]
+    first, second = send_examples(env, *fixed), send_examples(env, *fixed)
+    assert [s["message_id"] for s in first] == [s["message_id"] for s in second]  # ...a stable one answers the same
+
+
+def test_a_retried_send_with_the_same_message_id_sends_one_email(local_stack):
+    base, key = local_stack
+    env = example_env(base_url=base, key=key)
+    subject = f"retried {uuid.uuid4().hex[:8]}"
+    message_id = f"<order-1042.{uuid.uuid4().hex}@shop.example>"
+    args = ["alternatives", "--to", SENDER, "--subject", subject, "--message-id", message_id]
+    [first] = send_examples(env, *args)
+    [second] = send_examples(env, *args)  # the task ran again after a lost answer
+    assert second["message_id"] == first["message_id"]
+    _wait_for(base, key, first["message_id"], "delivered")
+    _sent_with_subject(subject)  # exactly one message reached SES
+
+    [other] = send_examples(env, *args[:-2])  # without a fixed Message-ID: a new message, a new email
+    assert other["message_id"] != first["message_id"]
+
+
+@pytest.mark.parametrize("kind", ["mail", "alternatives"])
+def test_a_refused_message_is_anymails_error_with_emailhubs_code(local_stack, kind):
+    base, key = local_stack
+    done = __import__("tests.clients.anymail_helpers", fromlist=["manage"]).manage(
+        example_env(base_url=base, key=key), "send_examples", kind, "--to", "nobody@unverified.example")
+    assert done.returncode != 0
+    assert "EmailhubAPIError" in done.stderr and "unverified_identity" in done.stderr
