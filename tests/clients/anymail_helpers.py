@@ -18,6 +18,10 @@ TRACKING_PATH = "/anymail/emailhub/tracking/"
 SENDER = "alice@example.com"  # verified by the local_stack fixture
 
 
+def tracking_url(port):
+    return f"http://127.0.0.1:{port}{TRACKING_PATH}"
+
+
 def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -51,10 +55,10 @@ def send_examples(env, *args):
 class ExampleServer:
     """`manage.py runserver` of the example project on 127.0.0.1."""
 
-    def __init__(self, env):
-        self.port = free_port()
+    def __init__(self, env, port=None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.tracking_url = self.url + TRACKING_PATH
+        self.tracking_url = tracking_url(self.port)
         self.process = subprocess.Popen([sys.executable, str(MANAGE), "runserver", f"127.0.0.1:{self.port}",
                                          "--noreload"], env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True)
@@ -90,8 +94,8 @@ def events_in(path):
 def example_server_factory():
     started = []
 
-    def start(env):
-        server = ExampleServer(env)
+    def start(env, port=None):
+        server = ExampleServer(env, port)
         started.append(server)
         return server
 

@@ -17,11 +17,11 @@ same on Emailhub's retries: dedupe on it) and the email id as `message_id`
 import json
 from datetime import datetime
 
-from anymail.exceptions import AnymailInvalidAddress, AnymailWebhookValidationFailure
+from anymail.exceptions import AnymailConfigurationError, AnymailInvalidAddress, AnymailWebhookValidationFailure
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason, tracking
 from anymail.utils import get_anymail_setting, parse_single_address
 from anymail.webhooks.base import AnymailBaseWebhookView
-from standardwebhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook, WebhookVerificationError
 
 from emailhub_client.anymail.tags import tags_from_emailhub
 
@@ -54,8 +54,7 @@ class EmailhubTrackingWebhookView(AnymailBaseWebhookView):
 
     def __init__(self, **kwargs):
         secrets = get_anymail_setting("webhook_secret", esp_name=self.esp_name, kwargs=kwargs)
-        secrets = [secrets] if isinstance(secrets, str) else list(secrets)
-        self.webhooks = [Webhook(secret) for secret in secrets]
+        self.webhooks = _verifiers([secrets] if isinstance(secrets, str) else list(secrets or ()))
         super().__init__(**kwargs)
 
     def validate_request(self, request):
@@ -79,6 +78,22 @@ class EmailhubTrackingWebhookView(AnymailBaseWebhookView):
         if not isinstance(esp_event, dict) or esp_event.get("type") == TEST_EVENT:
             return []
         return tracking_events(esp_event)
+
+
+def _verifiers(secrets):
+    """One verifier per secret; a missing or unreadable secret is a configuration error
+    (each request a 500 saying so) rather than a receiver that accepts anything."""
+    try:
+        verifiers = [Webhook(secret) for secret in secrets]
+    except (EmptyWebhookSecretError, ValueError, TypeError) as err:
+        raise AnymailConfigurationError(_SECRET_HELP) from err
+    if not verifiers:
+        raise AnymailConfigurationError(_SECRET_HELP)
+    return verifiers
+
+
+_SECRET_HELP = ("Set ANYMAIL['EMAILHUB_WEBHOOK_SECRET'] to the webhook endpoint's signing secret "
+                "(whsec_..., shown once when the endpoint is created or its secret rotated)")
 
 
 def tracking_events(esp_event):
