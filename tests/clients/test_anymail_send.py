@@ -4,6 +4,7 @@ local stack: what SES got, one batch request, a retried send sent once."""
 
 import email
 import email.policy
+import json
 import os
 import uuid
 
@@ -126,6 +127,22 @@ def test_a_retried_send_with_the_same_message_id_sends_one_email(local_stack):
 
     [other] = send_examples(env, *args[:-2])  # without a fixed Message-ID: a new message, a new email
     assert other["message_id"] != first["message_id"]
+
+
+def test_a_refused_message_in_a_batch_does_not_hold_back_the_others(local_stack):
+    from tests.clients.anymail_helpers import manage
+
+    base, key = local_stack
+    refused = "nobody@unverified.example"
+    done = manage(example_env(base_url=base, key=key), "send_examples", "batch", "--to", SENDER, "--to", refused,
+                  "--to", CC)
+    assert done.returncode == 1 and "unverified_identity" in done.stderr  # send_messages raised, afterwards
+    first, second, third = [json.loads(line) for line in done.stdout.splitlines()]
+    assert second["message_id"] is None and second["recipients"][refused]["status"] == "failed"
+    assert second["esp_response"]["error"]["code"] == "unverified_identity"
+    for status in (first, third):
+        assert status["status"] == ["queued"]
+        _wait_for(base, key, status["message_id"], "delivered")
 
 
 @pytest.mark.parametrize("kind", ["mail", "alternatives"])

@@ -123,8 +123,10 @@ def _recipients(data, details):
     addresses = []
     for value in named if isinstance(named, list) else []:
         try:
-            address = parse_single_address(value).addr_spec
-        except (AnymailInvalidAddress, TypeError, ValueError):
+            address = parse_single_address(value).addr_spec if isinstance(value, str) else None
+        except (AnymailInvalidAddress, IndexError, ValueError):  # IndexError: no address in it at all
+            continue
+        if not address:
             continue
         if address not in addresses:
             addresses.append(address)

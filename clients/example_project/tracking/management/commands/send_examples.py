@@ -13,8 +13,9 @@ import json
 import mimetypes
 from pathlib import Path
 
+from anymail.exceptions import AnymailError
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection, send_mail
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -54,10 +55,16 @@ class Command(BaseCommand):
             self._print(message.anymail_status)
         else:
             messages = [self._alternatives(options, [to]) for to in options["to"]]
-            with get_connection() as connection:
-                connection.send_messages(messages)
+            refused = None
+            try:
+                with get_connection() as connection:
+                    connection.send_messages(messages)
+            except AnymailError as err:  # raised once the whole batch went: every status is set
+                refused = err
             for message in messages:
                 self._print(message.anymail_status)
+            if refused:
+                raise CommandError(f"{type(refused).__name__}: {refused}")
 
     def _alternatives(self, options, to):
         headers = {"X-Example": "alternatives"}
