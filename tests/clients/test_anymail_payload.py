@@ -158,3 +158,14 @@ def test_emailhub_event_types_become_anymails(type_, data, expected):
 def test_a_signed_but_odd_event_still_gives_one_event(data):
     [event] = tracking_events({"type": "email.sent", "id": "evt", "created_at": 5, "data": data})
     assert event.event_type == "sent" and event.recipient is None and event.timestamp is None
+
+
+def test_batches_are_cut_by_count_and_by_size(backend):
+    def payloads(count, text="x"):
+        messages = [EmailMessage("Hi", text, "a@example.com", [f"u{i}@example.com"]) for i in range(count)]
+        return [(m, backend.build_message_payload(m, {})) for m in messages]
+
+    assert [len(c) for c in backend._chunks(payloads(250))] == [100, 100, 50]
+    big = payloads(5, text="x" * (1024 * 1024))  # 1 MiB and a little JSON each: three fit under 4 MiB
+    assert [len(c) for c in backend._chunks(big)] == [3, 2]
+    assert [len(c) for c in backend._chunks(big)] == [3, 2]  # the same messages, the same cut

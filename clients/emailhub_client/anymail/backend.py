@@ -24,6 +24,9 @@ from emailhub_client.anymail import keys
 from emailhub_client.anymail.payload import EmailhubPayload
 
 MAX_BATCH = 100  # Emailhub's EMAILHUB_MAX_BATCH default
+# Emailhub refuses a request over EMAILHUB_MAX_REQUEST_BYTES (5 MiB by default)
+# with a 413: a batch is cut before its JSON reaches this many bytes.
+MAX_BATCH_BYTES = 4 * 1024 * 1024
 DEFAULT_TIMEOUT = 30.0
 # anymail has no `scheduled`: "queued" is its word for "will send it later".
 _ANYMAIL_STATUS = {"queued": "queued", "scheduled": "queued", "sent": "sent", "delivered": "sent"}
@@ -50,6 +53,9 @@ class EmailBackend(AnymailBaseBackend):
         # anymail's REQUESTS_TIMEOUT may be (connect, read); the client takes one number.
         self.timeout = max(timeout) if isinstance(timeout, (tuple, list)) else timeout
         self.max_retries = get_anymail_setting("max_retries", esp_name=esp_name, kwargs=kwargs, default=3)
+        self.max_batch = get_anymail_setting("max_batch", esp_name=esp_name, kwargs=kwargs, default=MAX_BATCH)
+        self.max_batch_bytes = get_anymail_setting("max_batch_bytes", esp_name=esp_name, kwargs=kwargs,
+                                                   default=MAX_BATCH_BYTES)
         self.client = None
         super().__init__(**kwargs)
 
@@ -76,8 +82,8 @@ class EmailBackend(AnymailBaseBackend):
         try:
             payloads = self._prepared(email_messages)
             errors, sent = [], 0
-            for start in range(0, len(payloads), MAX_BATCH):
-                chunk_sent, chunk_errors = self._send_chunk(payloads[start:start + MAX_BATCH])
+            for chunk in self._chunks(payloads):
+                chunk_sent, chunk_errors = self._send_chunk(chunk)
                 sent, errors = sent + chunk_sent, errors + chunk_errors
         finally:
             if created:
@@ -99,6 +105,21 @@ class EmailBackend(AnymailBaseBackend):
                 if not self.fail_silently:
                     raise
         return prepared
+
+    def _chunks(self, payloads):
+        """The batches to send: at most max_batch messages and max_batch_bytes of
+        JSON each. The same messages always make the same chunks, so a retry
+        derives the same Idempotency-Keys."""
+        chunk, size = [], 0
+        for message, payload in payloads:
+            body_size = len(payload.serialize_json(payload.body()))
+            if chunk and (len(chunk) >= self.max_batch or size + body_size > self.max_batch_bytes):
+                yield chunk
+                chunk, size = [], 0
+            chunk.append((message, payload))
+            size += body_size
+        if chunk:
+            yield chunk
 
     def _send_chunk(self, chunk):
         """(messages accepted, errors): one POST for the chunk, each message's status set."""
