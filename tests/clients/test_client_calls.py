@@ -159,3 +159,22 @@ def test_a_base_url_with_a_trailing_slash_and_a_context_manager(local_stack):  #
         assert client.list(limit=1).data is not None
     with pytest.raises(ValueError):
         Emailhub(api_key="", base_url=base)
+
+
+def test_the_client_imports_without_django():
+    """An application without Django installs it: importing it must not need Django."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import emailhub_client
+
+    here = str(Path(emailhub_client.__file__).resolve().parent.parent)
+    code = ("import sys; sys.modules['django'] = None\n"  # any import of django now fails
+            "import emailhub_client; from emailhub_client import Emailhub, EmailhubError\n"
+            "assert emailhub_client.__file__.startswith(sys.argv[1]), emailhub_client.__file__")
+    env = {**os.environ, "PYTHONPATH": here}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run([sys.executable, "-c", code, here], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
