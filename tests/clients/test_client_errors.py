@@ -178,3 +178,27 @@ def test_results_tolerate_fields_the_server_adds_and_leaves_out():
         assert email.raw["priority"] == "high" and email.attempts == 0
         batch = client.send_batch([{"to": "a@example.com", "subject": "Hi", "text": "x"}])
         assert isinstance(batch, BatchResult) and batch.data[0].id == "e1" and batch.data[0].raw["lane"] == "fast"
+
+
+def test_a_broken_or_hostile_answer_is_an_emailhub_error_not_a_crash():
+    answers = [(400, {}, {"error": "just text"}), (422, {}, {"error": {"code": 7, "message": "x", "addresses": "abc"}}),
+               (200, {}, b"<html>login page</html>"), (200, {}, ["a", "list"]),
+               (200, {}, {"data": ["not an object", {"id": "e1", "status": "sent"}], "next_cursor": None}),
+               (500, {}, {"error": {"code": "internal_error", "message": "m" * 100_000}})]
+    with ScriptedProxy("http://127.0.0.1:9", answers) as server:
+        client = Emailhub(api_key="eh_x", base_url=server.url, max_retries=0)
+        with pytest.raises(ValidationError) as caught:
+            client.get("x")
+        assert caught.value.code == "http_400" and caught.value.status == 400
+        with pytest.raises(ValidationError) as caught:
+            client.get("x")
+        assert (caught.value.code, caught.value.addresses) == ("7", [])
+        for _ in range(2):
+            with pytest.raises(EmailhubError) as caught:
+                client.get("x")
+            assert caught.value.code == "invalid_response" and caught.value.status == 200
+        page = client.list()
+        assert [e.id for e in page.data] == ["", "e1"] and page.data[0].raw == {}
+        with pytest.raises(ServerError) as caught:
+            client.get("x")
+        assert len(caught.value.message) == 100_000
