@@ -52,6 +52,10 @@ def test_a_generated_python_client_sends_an_email(local_stack, tmp_path, monkeyp
     )
     assert generated.returncode == 0, generated.stdout + generated.stderr
     monkeypatch.syspath_prepend(str(tmp_path))
+    # The generated package is named emailhub_client too, as clients/'s own: set aside any
+    # copy of that one already imported (monkeypatch puts it back after the test).
+    for name in [m for m in sys.modules if m == "emailhub_client" or m.startswith("emailhub_client.")]:
+        monkeypatch.delitem(sys.modules, name)
     from emailhub_client import AuthenticatedClient
     from emailhub_client.api.default import get_email, send_email
     from emailhub_client.models import SendEmailIn

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import requests
 
 from emailhub_client import __version__
-from emailhub_client.errors import EmailhubConnectionError, NotFoundError, error_from_response
+from emailhub_client.errors import EmailhubConnectionError, NotFoundError, error_from_response, invalid_answer
 from emailhub_client.models import Accepted, BatchResult, Email, EmailPage, Suppression, SuppressionPage
 from emailhub_client.retries import RETRIED_EXCEPTIONS, RETRY_STATUSES, RetryPolicy, may_have_been_sent
 
@@ -113,7 +113,7 @@ class Emailhub:
         key = idempotency_key or str(uuid.uuid4())
         response = self._request("POST", "/send-email", json=email_body(message, **fields),
                                  headers={"Idempotency-Key": key}, idempotency_key=key)
-        accepted = Accepted.from_json(response.json())
+        accepted = Accepted.from_json(_json(response))
         accepted.idempotency_key, accepted.replayed = key, _replayed(response)
         return accepted
 
@@ -126,14 +126,14 @@ class Emailhub:
         body = {"mode": mode, "emails": [email_body(e) for e in emails]}
         response = self._request("POST", "/emails/batch", json=body, headers={"Idempotency-Key": key},
                                  idempotency_key=key)
-        return BatchResult.from_json(response.json(), idempotency_key=key, replayed=_replayed(response))
+        return BatchResult.from_json(_json(response), idempotency_key=key, replayed=_replayed(response))
 
     # --- reading ----------------------------------------------------------------
     # GET reads and changes nothing: repeating it is always safe.
 
     def get(self, email_id):
         """An email's status, fields and timeline (NotFoundError if there is none)."""
-        return Email.from_json(self._request("GET", f"/emails/{_segment(email_id)}").json())
+        return Email.from_json(_json(self._request("GET", f"/emails/{_segment(email_id)}")))
 
     def list(self, status=None, recipient=None, tag=None, since=None, until=None, limit=None, cursor=None):
         """One page of GET /emails, newest first. recipient: an address, "@domain"
@@ -146,7 +146,7 @@ class Emailhub:
         params = {"status": status, "recipient": recipient, "tag": tag, "date_from": _day(since),
                   "date_to": _day(until), "limit": limit, "cursor": cursor}
         response = self._request("GET", "/emails", params={k: v for k, v in params.items() if v is not None})
-        return EmailPage.from_json(response.json())
+        return EmailPage.from_json(_json(response))
 
     def iter_emails(self, status=None, recipient=None, tag=None, since=None, until=None, limit=None):
         """Every email matching the filters, page after page (`limit` per page)."""
@@ -166,20 +166,20 @@ class Emailhub:
         second cancel of a canceled email answers 200 with it, so a retry
         after a lost answer gets the same result. ConflictError
         `not_cancelable` when too late (`.details["email_status"]` says why)."""
-        return Email.from_json(self._request("POST", f"/emails/{_segment(email_id)}/cancel").json())
+        return Email.from_json(_json(self._request("POST", f"/emails/{_segment(email_id)}/cancel")))
 
     def reschedule(self, email_id, send_at):
         """Move a scheduled email's send_at (an aware datetime or ISO 8601 with
         an offset). Safe to repeat: the body is the absolute time, so a second
         attempt sets the same value."""
         response = self._request("PATCH", f"/emails/{_segment(email_id)}", json={"send_at": _instant(send_at)})
-        return Email.from_json(response.json())
+        return Email.from_json(_json(response))
 
     # --- the suppression list (a `full` key) -------------------------------------
 
     def list_suppressions(self, limit=None, cursor=None):
         params = {k: v for k, v in {"limit": limit, "cursor": cursor}.items() if v is not None}
-        return SuppressionPage.from_json(self._request("GET", "/suppressions", params=params).json())
+        return SuppressionPage.from_json(_json(self._request("GET", "/suppressions", params=params)))
 
     def iter_suppressions(self, limit=None):
         """Every suppressed address, page after page."""
@@ -193,14 +193,14 @@ class Emailhub:
 
     def get_suppression(self, address):
         """Why an address is suppressed; NotFoundError when it is not."""
-        return Suppression.from_json(self._request("GET", f"/suppressions/{_segment(address)}").json())
+        return Suppression.from_json(_json(self._request("GET", f"/suppressions/{_segment(address)}")))
 
     def add_suppression(self, address, reason=None):
         """Suppress an address. PUT is safe to repeat: an address already on the
         list keeps its first reason and answers 200 (`.created` False)."""
         body = {"reason": reason} if reason is not None else {}
         response = self._request("PUT", f"/suppressions/{_segment(address)}", json=body)
-        suppression = Suppression.from_json(response.json())
+        suppression = Suppression.from_json(_json(response))
         suppression.created = response.status_code == 201
         return suppression
 
@@ -243,6 +243,17 @@ class Emailhub:
 def _segment(value):
     """A path segment, URL-quoted (an address may hold '/', '?', '#', '%', '+')."""
     return quote(str(value), safe="")
+
+
+def _json(response):
+    """The answer's JSON object; EmailhubError `invalid_response` when it is not one."""
+    try:
+        data = response.json()
+    except ValueError as err:
+        raise invalid_answer(response, f"not JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise invalid_answer(response, f"a JSON {type(data).__name__}, not an object")
+    return data
 
 
 def _replayed(response):

@@ -12,7 +12,7 @@ import json
 __all__ = [
     "EmailhubError", "AuthenticationError", "PermissionDeniedError", "NotFoundError", "ConflictError",
     "ValidationError", "RateLimitError", "ServerError", "ServiceUnavailableError", "EmailhubConnectionError",
-    "error_from_response",
+    "error_from_response", "invalid_answer",
 ]
 
 
@@ -138,7 +138,23 @@ def error_from_response(response, *, idempotency_key=None):
         message = fallback if isinstance(fallback, str) else (text.strip().splitlines() or [response.reason or ""])[0]
         error = {"code": f"http_{status}", "message": message[:500]}
     return error_class(status)(
-        str(error.get("message") or ""), status=status, code=error.get("code"), field=error.get("field"),
-        addresses=error.get("addresses"), errors=error.get("errors"), body=body, raw=text,
+        str(error.get("message") or ""), status=status, code=_text(error.get("code")), field=_text(error.get("field")),
+        addresses=_list(error.get("addresses")), errors=_list(error.get("errors")), body=body, raw=text,
         headers=response.headers, idempotency_key=idempotency_key,
     )
+
+
+def _text(value):
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _list(value):
+    """A list from the answer, or [] for anything else (a string is not a list of addresses)."""
+    return value if isinstance(value, list) else []
+
+
+def invalid_answer(response, reason):
+    """A success status whose body is not what the API answers (a proxy's page, a cut-off body)."""
+    return EmailhubError(f"The answer to {response.request.method} {response.url} is not the API's: {reason}",
+                         status=response.status_code, code="invalid_response", raw=response.text,
+                         headers=response.headers)

@@ -13,6 +13,15 @@ __all__ = ["Accepted", "Email", "EmailPage", "BatchItem", "BatchResult", "ErrorI
            "SuppressionPage"]
 
 
+def _object(data):
+    return data if isinstance(data, dict) else {}
+
+
+def _items(data, name):
+    items = _object(data).get(name)
+    return items if isinstance(items, list) else []
+
+
 def _known(cls, data):
     """The keyword arguments of `cls` found in `data` (unknown keys left out)."""
     names = {f.name for f in fields(cls) if f.init and f.name != "raw"}
@@ -22,7 +31,7 @@ def _known(cls, data):
 class _FromJson:
     @classmethod
     def from_json(cls, data):
-        data = data if isinstance(data, dict) else {}
+        data = _object(data)
         return cls(**_known(cls, data), raw=data)
 
 
@@ -80,7 +89,8 @@ class EmailPage:
 
     @classmethod
     def from_json(cls, data):
-        return cls(data=[Email.from_json(e) for e in data.get("data") or []],
+        data = _object(data)
+        return cls(data=[Email.from_json(e) for e in _items(data, "data")],
                    next_cursor=data.get("next_cursor") or None, raw=data)
 
 
@@ -114,6 +124,7 @@ class BatchItem:
 
     @classmethod
     def from_json(cls, data):
+        data = _object(data)
         known = _known(cls, data)
         if isinstance(data.get("error"), dict):
             known["error"] = ErrorInfo.from_json(data["error"])
@@ -135,8 +146,9 @@ class BatchResult:
 
     @classmethod
     def from_json(cls, data, **extra):
+        data = _object(data)
         return cls(mode=data.get("mode", ""), accepted=data.get("accepted", 0), rejected=data.get("rejected", 0),
-                   data=[BatchItem.from_json(item) for item in data.get("data") or []], raw=data, **extra)
+                   data=[BatchItem.from_json(item) for item in _items(data, "data")], raw=data, **extra)
 
 
 @dataclass
@@ -161,6 +173,7 @@ class SuppressionPage:
 
     @classmethod
     def from_json(cls, data):
-        return cls(data=[Suppression.from_json(s) for s in data.get("data") or []],
+        data = _object(data)
+        return cls(data=[Suppression.from_json(s) for s in _items(data, "data")],
                    next_cursor=data.get("next_cursor") or None, raw=data)
 
