@@ -5,6 +5,8 @@ raw MIME message, built with Django's email classes, which refuse CR/LF in
 headers."""
 
 import base64
+from email import encoders
+from email.mime.base import MIMEBase
 
 from django.core.mail import EmailMultiAlternatives
 
@@ -64,7 +66,20 @@ def mime_bytes(*, request, sender):
             message.body = request["html"]
             message.content_subtype = "html"
     for attachment in request.get("attachments", []):
-        message.attach(
-            attachment["filename"], base64.b64decode(attachment["content"]), attachment["content_type"]
-        )
+        content = base64.b64decode(attachment["content"])
+        if attachment.get("content_id"):
+            message.attach(_inline_part(attachment, content))
+        else:
+            message.attach(attachment["filename"], content, attachment["content_type"])
     return message.message().as_bytes()
+
+
+def _inline_part(attachment, content):
+    """A part the html refers to as cid:<content_id>, shown in place, not listed as a file."""
+    maintype, subtype = attachment["content_type"].split("/", 1)
+    part = MIMEBase(maintype, subtype)
+    part.set_payload(content)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "inline", filename=attachment["filename"])
+    part.add_header("Content-ID", f"<{attachment['content_id']}>")
+    return part

@@ -37,6 +37,9 @@ _TAG = re.compile(r"^[A-Za-z0-9_\-]{1,256}$")
 MAX_TAGS = 50
 _HEADER_NAME = re.compile(r"^[!-9;-~]{1,76}$")  # printable ASCII except ':'
 _CONTENT_TYPE = re.compile(r"^[\w.+\-]+/[\w.+\-]+$")
+# A Content-ID's inside (RFC 2392's msg-id without its < >): printable ASCII,
+# no spaces, no < or > (the builder adds them).
+_CONTENT_ID = re.compile(r"^[!-;=?-~]{1,250}$")
 # RFC 5322's line limit: a header field (subject, one address with its display
 # name, a header value) longer than this is refused rather than folded.
 MAX_HEADER_CHARS = 998
@@ -148,6 +151,16 @@ class AttachmentIn(Strict):
     filename: HeaderText = Field(min_length=1, max_length=255)
     content_type: HeaderText = Field("application/octet-stream", max_length=255)
     content: str = Field(description="The file's bytes, base64-encoded.")
+    content_id: Optional[str] = Field(None, description="Makes it an inline part the html shows with "
+                                      "<img src=\"cid:CONTENT_ID\">: its Content-ID, without < >.")
+
+    @field_validator("content_id")
+    @classmethod
+    def _content_id(cls, value):
+        if value is not None and (not isinstance(value, str) or not _CONTENT_ID.match(value)):
+            raise PydanticCustomError("invalid_attachment", "content_id is 1-250 printable ASCII characters "
+                                      "without spaces, < or >.")
+        return value
 
     @field_validator("content_type")
     @classmethod
@@ -253,6 +266,9 @@ class SendEmailIn(Strict):
         for name in ("send_at", "expires_at"):
             if request[name] is None:
                 del request[name]
+        for attachment in request["attachments"]:  # likewise: only inline parts carry a content_id
+            if attachment["content_id"] is None:
+                del attachment["content_id"]
         return request
 
 

@@ -213,3 +213,41 @@ def test_status_shows_cc_bcc_and_reply_to(client, send, verified, api_key):
     body = client.get(f"/emails/{email_id}", HTTP_AUTHORIZATION=f"Bearer {api_key}").json()
     assert (body["cc"], body["bcc"], body["reply_to"]) == (
         ["carol@example.org"], ["dan@example.org"], ["Help <help@example.org>"])
+
+
+def test_an_attachment_with_a_content_id_is_an_inline_part(send, verified):
+    import email
+    import email.policy
+
+    png = b"\x89PNG\r\n\x1a\n\x00\xff" * 50
+    response = send(message(html='<p><img src="cid:logo@shop"></p>', attachments=[
+        {"filename": "logo.png", "content_type": "image/png", "content": base64.b64encode(png).decode(),
+         "content_id": "logo@shop"},
+        {"filename": "terms.pdf", "content_type": "application/pdf", "content": "JVBERg=="}]))
+    assert response.status_code == 202, response.json()
+    drain_outbox()
+    [sent] = ses_sent()
+    mime = email.message_from_bytes(sent.raw_data.encode(), policy=email.policy.default)
+    parts = {part.get_filename(): part for part in mime.walk() if part.get_filename()}
+    assert parts["logo.png"]["Content-ID"] == "<logo@shop>"
+    assert parts["logo.png"].get_content_disposition() == "inline" and parts["logo.png"].get_content() == png
+    assert parts["terms.pdf"].get_content_disposition() == "attachment" and "Content-ID" not in parts["terms.pdf"]
+
+
+@pytest.mark.parametrize("content_id", ["", "<logo>", "has space", "ü@x", "a" * 251, "x\r\nBcc: y", 5])
+def test_a_content_id_outside_its_characters_is_a_400(send, verified, content_id):
+    response = send(message(attachments=[{"filename": "a.png", "content_type": "image/png", "content": "AA==",
+                                          "content_id": content_id}]))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] in ("invalid_attachment", "invalid_field")
+
+
+def test_an_attachment_without_a_content_id_is_stored_as_before(send, verified):
+    """The stored request is what idempotency hashes: an attachment without a
+    content_id must hash as it did before content_id existed."""
+    from emailhub.emails import email_get
+
+    email_id = send(message(attachments=[{"filename": "a.txt", "content_type": "text/plain",
+                                          "content": "SGk="}])).json()["id"]
+    assert email_get(email_id)["request"]["attachments"] == [
+        {"filename": "a.txt", "content_type": "text/plain", "content": "SGk="}]

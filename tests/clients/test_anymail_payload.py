@@ -7,6 +7,7 @@ from email.mime.image import MIMEImage
 
 import pytest
 from anymail.exceptions import AnymailUnsupportedFeature
+from anymail.message import attach_inline_image
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 
 from emailhub_client.anymail import keys
@@ -60,11 +61,22 @@ def test_esp_extra_reaches_fields_anymail_has_no_name_for(backend):
     assert _body(backend, message)["expires_at"] == "2026-12-02T10:15:00+00:00"
 
 
-def _inline_image():
+def _inline_image(content_id=None):
     image = MIMEImage(b"\x89PNG\r\n\x1a\n", "png")
-    image.add_header("Content-ID", "<logo>")
+    if content_id:
+        image.add_header("Content-ID", content_id)
     image.add_header("Content-Disposition", "inline", filename="logo.png")
     return image
+
+
+def test_an_inline_image_keeps_its_content_id(backend):
+    message = EmailMultiAlternatives("Hi", "x", "a@example.com", ["b@example.com"])
+    cid = attach_inline_image(message, b"\x89PNG\r\n\x1a\n", filename="logo.png", domain="shop.example")
+    message.attach_alternative(f'<img src="cid:{cid}">', "text/html")
+    message.attach(_inline_image("<banner@shop.example>"))
+    [logo, banner] = _body(backend, message)["attachments"]
+    assert logo == {"filename": "logo.png", "content_type": "image/png", "content": "iVBORw0KGgo=", "content_id": cid}
+    assert banner["content_id"] == "banner@shop.example"
 
 
 @pytest.mark.parametrize("feature, value", [
@@ -83,7 +95,7 @@ def _inline_image():
     ("metadata", {"empty": ""}),
     ("metadata", {f"k{i}": "v" for i in range(51)}),
     ("extra_headers", {"Date": "Wed, 02 Dec 2026 10:00:00 +0000"}),
-    ("attachments", [_inline_image()]),
+    ("attachments", [_inline_image()]),  # inline, but nothing for the html to refer to
 ])
 def test_what_emailhub_cannot_do_is_anymails_unsupported_feature(backend, settings, feature, value):
     message = EmailMessage("Hi", "x", "a@example.com", ["b@example.com"])

@@ -47,7 +47,8 @@ def test_send_mail_and_alternatives_with_attachments_arrive_intact(local_stack, 
     subject = f"alternatives {uuid.uuid4().hex[:8]}"
     [rich] = send_examples(env, "alternatives", "--to", SENDER, "--subject", subject,
                            "--attach", str(tmp_path / "report.pdf"), "--attach", str(tmp_path / "pixel.png"),
-                           "--attach", str(tmp_path / "notes.txt"), "--tag", "welcome", "--metadata", "order=1042")
+                           "--attach", str(tmp_path / "notes.txt"), "--inline", str(tmp_path / "pixel.png"),
+                           "--tag", "welcome", "--metadata", "order=1042")
     assert rich["message_id"] and rich["message_id"] != plain["message_id"]
 
     _wait_for(base, key, plain["message_id"], "delivered")
@@ -61,12 +62,16 @@ def test_send_mail_and_alternatives_with_attachments_arrive_intact(local_stack, 
     # moto keeps the MIME as the UTF-8 text it decoded: its bytes again, as SES got them.
     mime = email.message_from_bytes(sent.raw_data.encode("utf-8"), policy=email.policy.default)
     assert mime["Reply-To"] == "replies@example.com" and mime["X-Example"] == "alternatives"
-    assert mime.get_body(("html",)).get_content() .strip() == "<p>The <b>html</b> part.</p>"
+    html = mime.get_body(("html",)).get_content()
+    assert html.startswith("<p>The <b>html</b> part.</p>")
     assert mime.get_body(("plain",)).get_content().strip() == "The text part."
     attached = _attachments(mime)
     assert attached["report.pdf"] == ("application/pdf", pdf)
     assert attached["pixel.png"] == ("image/png", png)
     assert attached["notes.txt"] == ("text/plain", text)
+    [inline] = [p for p in mime.walk() if p.get_content_disposition() == "inline" and p.get_filename()]
+    assert f'src="cid:{inline["Content-ID"].strip("<>")}"' in html  # the html's image is this part
+    assert inline.get_content_type() == "image/png" and inline.get_payload(decode=True) == png
 
 
 def test_send_messages_is_one_batch_request_with_an_id_per_message(local_stack, monkeypatch):

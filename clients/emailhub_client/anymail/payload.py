@@ -78,14 +78,16 @@ class EmailhubPayload(BasePayload):
             self.data["attachments"] = [self._attachment(attachment) for attachment in attachments]
 
     def _attachment(self, attachment):
-        if attachment.inline:
-            # Emailhub's attachments have no Content-ID: an inline image
-            # would arrive as a plain attachment and its cid: link broken.
-            self.unsupported_feature("inline attachments (Content-ID)")
         filename = attachment.name
         if not filename:
             filename = "attachment" + (mimetypes.guess_extension(attachment.mimetype) or ".bin")
-        return {"filename": filename, "content_type": attachment.mimetype, "content": attachment.b64content}
+        part = {"filename": filename, "content_type": attachment.mimetype, "content": attachment.b64content}
+        if attachment.inline:
+            if not attachment.cid:
+                self.unsupported_feature("inline attachments without a Content-ID")
+            else:
+                part["content_id"] = attachment.cid  # the html's cid: reference
+        return part
 
     # anymail's own fields
 

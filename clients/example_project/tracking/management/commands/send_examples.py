@@ -14,6 +14,7 @@ import mimetypes
 from pathlib import Path
 
 from anymail.exceptions import AnymailError
+from anymail.message import attach_inline_image
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection, send_mail
 from django.core.management.base import BaseCommand, CommandError
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--to", action="append", required=True, help="A recipient (repeat for several).")
         parser.add_argument("--subject", default="Hello from the example project")
         parser.add_argument("--attach", action="append", default=[], help="A file to attach (repeatable).")
+        parser.add_argument("--inline", help="An image file the html shows inline (cid:).")
         parser.add_argument("--tag", action="append", default=[], help="An anymail tag (repeatable).")
         parser.add_argument("--metadata", action="append", default=[], help="key=value (repeatable).")
         parser.add_argument("--message-id", help="A fixed Message-ID (the Idempotency-Key comes from it).")
@@ -72,7 +74,12 @@ class Command(BaseCommand):
             headers["Message-ID"] = options["message_id"]
         message = EmailMultiAlternatives(options["subject"], "The text part.", None, to, headers=headers,
                                          cc=[], bcc=[], reply_to=["replies@example.com"])
-        message.attach_alternative("<p>The <b>html</b> part.</p>", "text/html")
+        html = "<p>The <b>html</b> part.</p>"
+        if options["inline"]:
+            path = Path(options["inline"])
+            cid = attach_inline_image(message, path.read_bytes(), filename=path.name)
+            html += f'<p><img src="cid:{cid}" alt="{path.name}"></p>'
+        message.attach_alternative(html, "text/html")
         for path in options["attach"]:
             path = Path(path)
             message.attach(path.name, path.read_bytes(),
