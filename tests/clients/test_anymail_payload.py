@@ -25,7 +25,7 @@ def backend(settings):
 
 
 def _body(backend, message):
-    return backend.build_message_payload(message, backend.send_defaults).body()
+    return backend.build_message_payload(message, backend.send_defaults).request
 
 
 def test_a_full_message_becomes_the_send_email_body(backend):
@@ -181,3 +181,15 @@ def test_batches_are_cut_by_count_and_by_size(backend):
     big = payloads(5, text="x" * (1024 * 1024))  # 1 MiB and a little JSON each: three fit under 4 MiB
     assert [len(c) for c in backend._chunks(big)] == [3, 2]
     assert [len(c) for c in backend._chunks(big)] == [3, 2]  # the same messages, the same cut
+
+
+def test_a_bad_message_in_a_batch_raises_before_anything_is_sent(backend, monkeypatch):
+    posts = []
+    monkeypatch.setattr(backend, "_send_chunk", lambda chunk: posts.append(chunk) or (len(chunk), []))
+    good = [EmailMessage("Hi", "x", "a@example.com", [f"u{i}@example.com"]) for i in range(150)]
+    bad = EmailMessage("Hi", "x", "a@example.com", ["z@example.com"])
+    bad.metadata = {"email": "ann@example.com"}
+    with pytest.raises(AnymailUnsupportedFeature):
+        backend.send_messages(good + [bad])
+    assert posts == []
+    assert backend.send_messages(good) == 150 and [len(c) for c in posts] == [100, 50]

@@ -112,7 +112,7 @@ class EmailBackend(AnymailBaseBackend):
         derives the same Idempotency-Keys."""
         chunk, size = [], 0
         for message, payload in payloads:
-            body_size = len(payload.serialize_json(payload.body()))
+            body_size = len(payload.serialize_json(payload.request))
             if chunk and (len(chunk) >= self.max_batch or size + body_size > self.max_batch_bytes):
                 yield chunk
                 chunk, size = [], 0
@@ -147,13 +147,13 @@ class EmailBackend(AnymailBaseBackend):
     def _send_one(self, message, payload):
         """(the accepted email's JSON, None) or (None, the error)."""
         try:
-            accepted = self.client.send(payload.body(), idempotency_key=keys.message_key(payload.message_id))
+            accepted = self.client.send(payload.request, idempotency_key=keys.message_key(payload.message_id))
         except (EmailhubError, requests.RequestException) as err:
             return None, self._api_error(err, message, payload)
         return _raw(accepted), None
 
     def _send_batch(self, chunk):
-        bodies = [payload.body() for _, payload in chunk]
+        bodies = [payload.request for _, payload in chunk]
         key = keys.batch_key([payload.message_id for _, payload in chunk])
         try:
             batch = self.client.send_batch(bodies, mode="permissive", idempotency_key=key)

@@ -17,6 +17,8 @@ class EmailhubPayload(BasePayload):
     def __init__(self, message, defaults, backend, *, message_id):
         self.message_id = message_id
         super().__init__(message, defaults, backend)
+        # Complete before anything is sent: a batch raises for a bad message before its first POST.
+        self.request = self.body()
 
     def init_payload(self):
         self.data = {}
