@@ -47,18 +47,14 @@ def test_a_generated_python_client_sends_an_email(local_stack, tmp_path, monkeyp
     _, path = _document(base, tmp_path)
     generated = subprocess.run(
         [str(GENERATOR), "generate", "--path", str(path), "--meta", "none", "--output-path",
-         str(tmp_path / "emailhub_client")],
+         str(tmp_path / "emailhub_api")],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )
     assert generated.returncode == 0, generated.stdout + generated.stderr
     monkeypatch.syspath_prepend(str(tmp_path))
-    # The generated package is named emailhub_client too, as clients/'s own: set aside any
-    # copy of that one already imported (monkeypatch puts it back after the test).
-    for name in [m for m in sys.modules if m == "emailhub_client" or m.startswith("emailhub_client.")]:
-        monkeypatch.delitem(sys.modules, name)
-    from emailhub_client import AuthenticatedClient
-    from emailhub_client.api.default import get_email, send_email
-    from emailhub_client.models import SendEmailIn
+    from emailhub_api import AuthenticatedClient
+    from emailhub_api.api.default import get_email, send_email
+    from emailhub_api.models import SendEmailIn
 
     client = AuthenticatedClient(base_url=base, token=key, raise_on_unexpected_status=True)
     body = SendEmailIn(to=["alice@example.com"], subject="Your order", text="Thanks!")
@@ -69,9 +65,9 @@ def test_a_generated_python_client_sends_an_email(local_stack, tmp_path, monkeyp
     fetched = get_email.sync(client=client, email_id=accepted.parsed.id)
     assert fetched.status == "delivered" and fetched.to == ["alice@example.com"]
     # The search and the suppression list, as generated.
-    from emailhub_client.api.emails import search_emails
-    from emailhub_client.api.suppressions import delete_suppression, get_suppression, list_suppressions, put_suppression
-    from emailhub_client.models import SuppressionIn
+    from emailhub_api.api.emails import search_emails
+    from emailhub_api.api.suppressions import delete_suppression, get_suppression, list_suppressions, put_suppression
+    from emailhub_api.models import SuppressionIn
 
     found = search_emails.sync(client=client, recipient="alice@example.com", status="delivered", limit=10)
     assert [e.id for e in found.data] == [accepted.parsed.id] and not found.next_cursor
@@ -81,7 +77,7 @@ def test_a_generated_python_client_sends_an_email(local_stack, tmp_path, monkeyp
     assert get_suppression.sync(client=client, address="bob@example.com").reason == "asked to stop"
     assert [e.address for e in list_suppressions.sync(client=client).data] == ["bob@example.com"]
     assert delete_suppression.sync_detailed(client=client, address="bob@example.com").status_code == 204
-    for name in [m for m in sys.modules if m == "emailhub_client" or m.startswith("emailhub_client.")]:
+    for name in [m for m in sys.modules if m == "emailhub_api" or m.startswith("emailhub_api.")]:
         del sys.modules[name]
 
 

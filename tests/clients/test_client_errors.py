@@ -95,6 +95,7 @@ def _refusals(hub, settings):  # noqa: F811
     yield 422, "suppressed_recipient", "to", lambda: hub.send(ok, to=[suppressed])
     settings.EMAILHUB_MAX_REQUEST_BYTES = 4096
     yield 413, "payload_too_large", None, lambda: hub.send(ok, text="x" * 5000)
+    hub.remove_suppression(suppressed)  # the emulator's state outlives the test
 
 
 def test_the_api_refusals_raise_their_exceptions(hub, settings):  # noqa: F811

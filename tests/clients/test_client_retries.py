@@ -94,6 +94,10 @@ def test_a_503_is_retried_after_its_retry_after_capped(proxied):
     assert proxy.actions == [503, 503, "relay"] and len(set(_keys(proxy))) == 1
     assert not accepted.replayed  # the server saw it once
     assert [e.id for e in client.list(recipient=to).data] == [accepted.id]
+    # A refusal of the server itself is final: sent once.
+    with pytest.raises(ValidationError) as caught:
+        client.send(to="not an address", subject="Hi", text="x")
+    assert caught.value.code == "invalid_address" and proxy.actions == [503, 503, "relay", "relay", "relay"]
 
 
 def test_503s_beyond_the_retries_raise_service_unavailable_with_the_key(proxied):
@@ -114,20 +118,17 @@ def test_503s_beyond_the_retries_raise_service_unavailable_with_the_key(proxied)
     ((500, {}, {"error": {"code": "internal_error", "message": "Something went wrong", "field": None}}), ServerError),
     ((429, {"Retry-After": "1"}, {"message": "Too Many Requests"}), RateLimitError),
     ((502, {}, b"<html>Bad Gateway</html>"), ServerError),
+    ((400, {}, {"error": {"code": "invalid_address", "message": "Not an address", "field": "to.0"}}), ValidationError),
 ])
-def test_other_error_answers_are_not_retried(proxied, answer, raised):
-    client, proxy = proxied([answer])
-    with pytest.raises(raised) as caught:
-        client.send(to=recipient(), subject="Hi", text="x")
-    assert caught.value.status == answer[0] and proxy.actions == [answer[0]] and client.waits == []
-    assert caught.value.code in ("internal_error", f"http_{answer[0]}")
-
-
-def test_a_refused_request_is_sent_once(proxied):
-    client, proxy = proxied([])
-    with pytest.raises(ValidationError) as caught:
-        client.send(to="not an address", subject="Hi", text="x")
-    assert caught.value.code == "invalid_address" and proxy.actions == ["relay"]
+def test_other_error_answers_are_not_retried(answer, raised):
+    with ScriptedProxy("http://127.0.0.1:9", [answer, answer]) as server:
+        client = Emailhub(api_key="eh_x", base_url=server.url, max_retries=3)
+        waits = []
+        client._sleep = waits.append
+        with pytest.raises(raised) as caught:
+            client.send(to="alice@example.com", subject="Hi", text="x")
+    assert caught.value.status == answer[0] and server.actions == [answer[0]] and waits == []
+    assert caught.value.code in ("internal_error", "invalid_address", f"http_{answer[0]}")
 
 
 def test_no_server_at_all_runs_out_of_retries_with_nothing_sent():
