@@ -94,4 +94,10 @@ def emulator_start(endpoint_url):
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per AWS call drowns the useful output
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
+    # moto's state lives in the process, not in the server: start empty, as
+    # a new `make run` does, whatever an earlier emulator of this process left.
+    import urllib.request
+
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # 127.0.0.1, never a proxy
+    direct.open(urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/reset", method="POST"), timeout=10).close()
     return server
