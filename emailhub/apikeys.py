@@ -128,6 +128,13 @@ def api_key_get(*, prefix):
     return _from_item(item) if item else None
 
 
+def api_key_search_key(*, prefix):
+    """ApiKey.search_key of the key with this prefix (revoked or not); None
+    for a `full` key or a prefix that names no key (e.g. the dashboard's)."""
+    api_key = api_key_get(prefix=prefix) if prefix else None
+    return api_key.search_key if api_key else None
+
+
 def api_key_require_full(*, api_key):
     """Raise Forbidden unless the key may do everything (suppression list, every email)."""
     if api_key.scope != FULL:

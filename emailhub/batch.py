@@ -164,7 +164,8 @@ def _record_put(record_key, batch_request, answer, emails, moment):
 def _write(emails, record):
     """Store the emails with their small items, as few transactions as fit
     (the idempotency record first); an email of more than 100 items (50
-    recipients and 50 tags) is written on its own, over two."""
+    recipients and 50 tags, or fewer with a `send` key's copies) is written on
+    its own, over as many as it needs."""
     chunk, members = ([record] if record else []), []
     for email in emails:
         writes = [("Put", dynamodb.put_args(email.prepared.item, condition="attribute_not_exists(pk)"))]
@@ -179,7 +180,9 @@ def _write(emails, record):
                 _commit(chunk, members)
                 chunk, members = [], []
             chunk += part
-        members.append(email)
+            # A member of every transaction holding a part of it: once any part
+            # commits it is `written`, so a later part's failure withdraws it.
+            members.append(email)
     if chunk:
         _commit(chunk, members)
 

@@ -50,7 +50,10 @@ def email_item(*, email_id, moment, summary, payload, api_key_prefix, idempotenc
     if search_key:
         item["search_key"] = search_key  # the `send` key whose copies of the small items it has
     if companions:
-        item["companions"] = list(companions)  # the sort keys of its small items
+        # The sort keys of its small items; a `send` key's KEY# item and copies
+        # are derived from them (email_companions), so the list stays as small
+        # as a `full` key's: it counts against the item's 400 KB.
+        item["companions"] = companions_listed(companions, search_key)
     item.update(extra or {})
     return item
 
@@ -81,6 +84,21 @@ def companion_items(*, email_id, moment, addresses, tags, expires_at, status=mod
         specs = specs + [(model.key_sk(search_key), {"tag": model.key_sk(search_key)}, {})] + [
             (scope(sk), {name: scope(value) for name, value in keys.items()}, extra) for sk, keys, extra in specs]
     return [_companion(email_id, moment, expires_at, status, sk, extra, **keys) for sk, keys, extra in specs]
+
+
+def companions_listed(sort_keys, search_key):
+    """What an email item lists of its small items' sort keys: not its `send` key's KEY# ones."""
+    return [sk for sk in sort_keys if not (search_key and sk.startswith(model.key_sk(search_key)))]
+
+
+def email_companions(email):
+    """The sort keys of every small item of an email: the ones it lists and,
+    for a `send` key's email, that key's KEY# item and copy of each."""
+    listed = list(email.get("companions", ()))
+    key = email.get("search_key")
+    if not key or not listed:
+        return listed
+    return listed + [model.key_sk(key)] + [model.key_scoped(key, sk) for sk in listed]
 
 
 def _recipient_spec(address, moment):
@@ -128,8 +146,9 @@ def companion_updates(*, email_id, companions, status):
 def email_write_with_companions(*, update, email_id, companions, status):
     """Apply one UpdateItem of an email (update_args) and move its small items
     to `status`, atomically in one TransactWriteItems (one call). An email
-    with more than 99 small items (50 recipients and 50 tags) moves the rest
-    in a second transaction right after. Returns nothing: a transaction does
+    with more than 99 small items (50 recipients and 50 tags, or half that
+    with a `send` key's copies) moves the rest in further transactions right
+    after. Returns nothing: a transaction does
     not hand back the item."""
     writes = [("Update", update)] + companion_updates(email_id=email_id, companions=companions, status=status)
     first, rest = writes[:TRANSACTION_ITEMS], writes[TRANSACTION_ITEMS:]
@@ -205,7 +224,7 @@ def email_transition(email_id, *, to_status=None, expect_statuses=None, claim_id
     condition = " AND ".join(conditions)
     if to_status and to_status not in model.NOT_ON_COMPANIONS and companions != ():
         if companions is None:
-            companions = (email_get(email_id) or {}).get("companions", ())
+            companions = email_companions(email_get(email_id) or {})
         if companions:
             update = dynamodb.update_args(pk, sk, expression=expression, names=names, values=values,
                                           condition=condition)

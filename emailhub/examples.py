@@ -88,7 +88,7 @@ SEARCH_EMAILS = {
     200: {"data": [{"id": EMAIL_ID, "status": "delivered", "created_at": AT, "updated_at": AT,
                     "sender": "no-reply@example.com", "to": ["alice@example.com"], "cc": [], "subject": "Your order",
                     "tags": {"type": "order"}, "attempts": 1, "last_error": None,
-                    "ses_message_id": "0100018f-example"}],
+                    "ses_message_id": "0100018f-example", "send_at": None, "expires_at": None}],
           "next_cursor": None},
     400: _error("invalid_cursor", "The cursor is not one this API made, or it was changed: start again without "
                 "a cursor.", "cursor"),

@@ -28,9 +28,9 @@ from datetime import date, timedelta
 from django.conf import settings
 
 from emailhub import model
-from emailhub.apikeys import api_key_get
+from emailhub.apikeys import api_key_search_key
 from emailhub.aws import dynamodb
-from emailhub.emails import TRANSACTION_ITEMS, companion_items
+from emailhub.emails import TRANSACTION_ITEMS, companion_items, companions_listed
 from emailhub.errors import ConditionFailed
 
 CHECKPOINT_KEY = ("BACKFILL#log-index", "BACKFILL")
@@ -139,8 +139,7 @@ def _save_checkpoint(day, part, start_key, today):
 @functools.lru_cache(maxsize=1024)
 def _send_key(prefix):
     """`prefix` if it names a `send` key (its emails get the key's copies), else None."""
-    api_key = api_key_get(prefix=prefix) if prefix else None
-    return api_key.search_key if api_key else None
+    return api_key_search_key(prefix=prefix)
 
 
 def _backfill_email(email_id):
@@ -175,8 +174,8 @@ def _backfill_email(email_id):
                        + (", search_key = :key" if search_key else "") + " REMOVE status_day",
             condition="#status = :seen AND (attribute_not_exists(log_index) OR log_index < :v)",
             names={"#status": "status"},
-            values={":c": [i["sk"] for i in small], ":seen": status, ":es": model.sharded(status, email_id),
-                    ":feed": model.email_feed(email_id), ":v": model.LOG_INDEX_VERSION,
+            values={":c": companions_listed([i["sk"] for i in small], search_key), ":seen": status,
+                    ":es": model.sharded(status, email_id), ":feed": model.email_feed(email_id), ":v": model.LOG_INDEX_VERSION,
                     **({":key": search_key} if search_key else {})})))
         try:
             for start in range(0, len(writes) - TRANSACTION_ITEMS, TRANSACTION_ITEMS):

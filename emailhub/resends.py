@@ -14,6 +14,7 @@ from typing import Optional
 from django.conf import settings
 
 from emailhub import model
+from emailhub.apikeys import api_key_search_key
 from emailhub.aws import dynamodb, sqs
 from emailhub.dlq import dlq_remove
 from emailhub.emails import email_transition, event
@@ -147,7 +148,8 @@ def _child(original, actor):
         idempotency_key=f"resend:{original['id']}",
         extra={"parent_id": original["id"], "resent_by": actor,
                "api_key_prefix": original.get("api_key_prefix", DASHBOARD_KEY)},
-        search_key=original.get("search_key"),
+        # An email stored before `send` keys had copies has no search_key yet: ask its key.
+        search_key=original.get("search_key") or api_key_search_key(prefix=original.get("api_key_prefix")),
     )
     return accepted.body["id"]
 

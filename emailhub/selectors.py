@@ -250,7 +250,11 @@ def _streams(log_filter):
     if log_filter.recipient or log_filter.recipient_domain or log_filter.recipient_prefix or log_filter.tag:
         # The key's own copy of each of those partitions.
         return [replace(s, value=model.key_scoped(key, s.value)) for s in _log_streams(log_filter)]
-    if log_filter.status and log_filter.status not in model.NOT_ON_COMPANIONS:
+    if log_filter.status in model.NOT_ON_COMPANIONS:
+        # Small items never carry `sending`: read the few emails being sent
+        # (their entries lack the key, so the emails are read) and check the key.
+        return _sharded(model.STATUS_INDEX, "email_status", log_filter.status)
+    if log_filter.status:
         return _sharded(model.MATCH_STATUS_INDEX, "match_status",
                         model.match_status(model.key_sk(key), log_filter.status))
     return _sharded(model.TAG_INDEX, "tag", model.key_sk(key))

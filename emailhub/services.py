@@ -20,7 +20,8 @@ from emailhub import model, pacing, reputation
 from emailhub.addresses import parse_mailbox
 from emailhub.aws import dynamodb, ses, sqs
 from emailhub.emails import (
-    TRANSACTION_ITEMS, companion_items, email_get, email_item, email_status_changed, email_transition, event,
+    TRANSACTION_ITEMS, companion_items, email_companions, email_get, email_item, email_status_changed,
+    email_transition, event,
 )
 from emailhub.faults import fault_point
 from emailhub.errors import (
@@ -175,8 +176,8 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None, s
         writes.insert(0, _idempotency_put(api_key_prefix, idempotency_key, request, body, prepared.moment))
         companion_keys.append(_idempotency_key(api_key_prefix, idempotency_key))
     # 50 recipients and 50 tags with the email and its idempotency record are
-    # 102 items, over a transaction's 100: the last small items follow in a
-    # second call (only for such an email; the back-fill repairs a crash between).
+    # 102 items (a `send` key's copies double them), over a transaction's 100:
+    # the last small items follow in more calls (only for such an email).
     writes, overflow = writes[:TRANSACTION_ITEMS], writes[TRANSACTION_ITEMS:]
     try:
         checked, checks_start = _suppression_checks(recipients, writes)
@@ -193,8 +194,14 @@ def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None, s
         if blocked:
             raise Suppressed(blocked, field=_field_of(request, blocked)) from err
         raise
-    for start in range(0, len(overflow), TRANSACTION_ITEMS):
-        _transact_retrying_conflicts(overflow[start:start + TRANSACTION_ITEMS], token=None)
+    try:
+        for start in range(0, len(overflow), TRANSACTION_ITEMS):
+            _transact_retrying_conflicts(overflow[start:start + TRANSACTION_ITEMS], token=None)
+    except EmailhubError:
+        # Not enqueued yet: take back what was written (the idempotency record
+        # too), so the client's retry stores it whole.
+        _withdraw(Accepted(body=body, companions=tuple(companion_keys)))
+        raise
     item = prepared.item
     email_status_changed(email_id=email_id, status=item["status"], timeline_event=item["events"][0], email=item,
                          event_type=ACCEPTED)
@@ -537,7 +544,7 @@ def _send(email, claim_id, arguments, recipients):
     except SendError as err:
         if err.kind == ses.QUOTA:
             return _defer(email["id"], claim_id=claim_id, reason=f"{err.code}: {err.message}", refund=True,
-                          companions=email.get("companions", ()))
+                          companions=email_companions(email))
         if err.kind == ses.TRANSIENT and attempt < settings.EMAILHUB_MAX_ATTEMPTS:
             return _retry(email, claim_id, err, attempt)
         return _fail(email, claim_id, err, attempt)
@@ -567,7 +574,7 @@ def _record_sent(email, claim_id, attempt, message_id):
                 email["id"], to_status=model.SENT, claim_id=claim_id, moment=moment,
                 events=[event("sent", moment, attempt=attempt, ses_message_id=message_id)],
                 set_attrs={"ses_message_id": message_id, "sent_at": model.iso(moment)},
-                remove_attrs=("claim_id", "lease_until"), companions=email.get("companions", ()),
+                remove_attrs=("claim_id", "lease_until"), companions=email_companions(email),
             )
             break
         except AwsUnavailable:
@@ -598,7 +605,7 @@ def _hold(email_id, *, reason, ready=model.CLAIMABLE):
         metric_count("Deferred")
         return "deferred"
     return _defer(email_id, expect_statuses=ready, reason=reason, code=PAUSED_CODE,
-                  companions=email.get("companions", ()))
+                  companions=email_companions(email))
 
 
 PAUSED_CODE = "sending_paused"
@@ -656,7 +663,7 @@ def _retry(email, claim_id, err, attempt, expect_statuses=None):
                       kind=err.kind, retry_in_seconds=delay)],
         set_attrs={"last_error": error,
                    "next_attempt_at": model.iso(moment + timedelta(seconds=delay))},
-        remove_attrs=("claim_id", "lease_until"), companions=email.get("companions", ()),
+        remove_attrs=("claim_id", "lease_until"), companions=email_companions(email),
     )
     # If this enqueue fails the exception makes SQS redeliver the current
     # message, which finds the email `retrying` and claims it again.
@@ -680,7 +687,7 @@ def _fail(email, claim_id, err, attempt, expect_statuses=None):
         events=[event("failed", moment, attempt=attempt, code=error["code"], message=error["message"],
                       kind=err.kind, ses_error=err.code if exhausted else None)],
         set_attrs={"last_error": error, "failed_at": model.iso(moment)},
-        remove_attrs=("claim_id", "lease_until"), companions=email.get("companions", ()),
+        remove_attrs=("claim_id", "lease_until"), companions=email_companions(email),
     )
     stats_record(outcome=model.FAILED, moment=moment)
     email_park(email={**email, "attempts": attempt, "last_error": error, "failed_at": model.iso(moment)})

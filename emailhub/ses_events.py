@@ -10,7 +10,7 @@ import logging
 
 from emailhub import model
 from emailhub.aws import dynamodb
-from emailhub.emails import email_get, email_status_changed, email_write_with_companions, event
+from emailhub.emails import email_companions, email_get, email_status_changed, email_write_with_companions, event
 from emailhub.errors import ConditionFailed, EmailhubError
 from emailhub.reputation import bounce_domains_record
 from emailhub.selectors import email_by_ses_message_id
@@ -197,7 +197,7 @@ def _apply(email, dedupe_id, timeline_type, details, wanted, tries=3):
         )
         try:
             if status and email.get("companions"):  # its small items carry the status too
-                email_write_with_companions(update=update, email_id=email["id"], companions=email["companions"],
+                email_write_with_companions(update=update, email_id=email["id"], companions=email_companions(email),
                                             status=status)
             else:
                 # A status move seeing no small items: a back-fill giving it some meanwhile makes this look again.

@@ -73,7 +73,9 @@ def search_emails(request, query: Query[EmailSearchIn]):
     emails sent with it. Each page answers `next_cursor` until the last; a
     cursor works only with the filters (and key) it was made with."""
     log_filter = _log_filter(query, model.now().date())
-    made_for = {"op": "search_emails", "filter": asdict(log_filter), "key": request.auth.prefix}
+    # The layout too: a position names index entries, which another layout may not have.
+    made_for = {"op": "search_emails", "filter": asdict(log_filter), "key": request.auth.prefix,
+                "layout": model.LOG_INDEX_VERSION}
     try:
         position = cursor_open(query.cursor, made_for=made_for)
     except InvalidCursor as err:

@@ -6,7 +6,7 @@ that succeeds means the email is never sent."""
 from django.conf import settings
 
 from emailhub import model
-from emailhub.emails import email_get, email_transition, event
+from emailhub.emails import email_companions, email_get, email_transition, event
 from emailhub.errors import ConditionFailed, InvalidSchedule, NotFound, StatusConflict
 from emailhub.scheduling.timing import parse_instant, send_at_check
 from emailhub.stats import stats_record
@@ -47,7 +47,7 @@ def email_cancel(*, email, by=None):
         email_transition(
             email["id"], to_status=model.CANCELED, expect_statuses=model.CANCELABLE, moment=moment,
             events=[event("canceled", moment, by=by)], set_attrs={"canceled_at": model.iso(moment)},
-            remove_attrs=("schedule_bucket",), companions=email.get("companions", ()),
+            remove_attrs=("schedule_bucket",), companions=email_companions(email),
         )
     except ConditionFailed:
         raise _conflict(email["id"], "canceled", "not_cancelable") from None

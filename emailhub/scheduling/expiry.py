@@ -3,7 +3,7 @@ at the claim (the claim's condition refuses an overdue email, see
 services.email_deliver) and the scheduler's tick for emails still waiting."""
 
 from emailhub import model
-from emailhub.emails import email_transition, event
+from emailhub.emails import email_companions, email_transition, event
 from emailhub.stats import stats_record
 
 
@@ -22,7 +22,7 @@ def email_expire(*, email, moment=None):
         condition="send_by <= :now_iso", condition_values={":now_iso": model.iso(moment)},
         events=[event("expired", moment, expires_at=email.get("send_by"))],
         set_attrs={"expired_at": model.iso(moment)},
-        remove_attrs=("schedule_bucket",), companions=email.get("companions"),
+        remove_attrs=("schedule_bucket",), companions=email_companions(email),
     )
     stats_record(outcome=model.EXPIRED, moment=moment)
     return "expired"
