@@ -276,7 +276,7 @@ class Email:
     key: str = "bench"
 
 
-def email_items(index, moment, rng, *, rare_recipient, rare_tag, rare_domain=False, key="bench"):
+def email_items(index, moment, rng, *, rare_recipient, rare_tag, rare_domain=False, key="bench", search_key=None):
     """The email item and its recipient items, as email_accept would write
     them, then moved to a final status the way the worker leaves them."""
     email_id = model.new_email_id(moment)
@@ -293,11 +293,11 @@ def email_items(index, moment, rng, *, rare_recipient, rare_tag, rare_domain=Fal
     expires_at = model.epoch(moment + timedelta(days=settings.EMAILHUB_RETENTION_DAYS))
     status = _pick(rng, STATUS_MIX)
     small = companion_items(email_id=email_id, moment=moment, addresses=[to], tags=tags, expires_at=expires_at,
-                            status=status)
+                            status=status, search_key=search_key)
     item = email_item(
         email_id=email_id, moment=moment, summary=_summary(request), expires_at=expires_at,
         payload=payload_store(email_id=email_id, request=request),  # small: inline, no S3 call
-        api_key_prefix=key, idempotency_key=None, companions=[c["sk"] for c in small],
+        api_key_prefix=key, idempotency_key=None, companions=[c["sk"] for c in small], search_key=search_key,
     )
     later = moment + timedelta(seconds=2)
     if status == model.SENT:
@@ -339,7 +339,8 @@ def populate(count, rng, first_day, keys):
         key = keys["rare"].prefix if index in rare_key else (
             keys["send"].prefix if rng.random() < SEND_KEY_SHARE else keys["full"].prefix)
         items, email = email_items(index, moment, rng, rare_recipient=index in rare_recipient,
-                                   rare_tag=index in rare_tag, rare_domain=index in rare_domain, key=key)
+                                   rare_tag=index in rare_tag, rare_domain=index in rare_domain, key=key,
+                                   search_key=None if key == keys["full"].prefix else key)
         emails.append(email)
         for item in items:
             batch.append(item)
@@ -406,7 +407,7 @@ SCENARIOS = [
     Scenario("address prefix, one common recipient", {"recipient": COMMON_RECIPIENTS[1][:11] + "*"}),
     Scenario("address prefix, rare (3 emails)", {"recipient": RARE_RECIPIENT[:7] + "*"}),
     # The search API (issue #12): the same selector, so the same reads; a `send` key's own emails
-    # come from the api-key-index (Query + BatchGetItem), a filter beside it is checked on the emails.
+    # come from its KEY# items, and a filter beside it reads the key's own copy of that filter's partition.
     Scenario("API full key, page 1", api_key="full"),
     Scenario("API full key, page 2", follow_next_of="API full key, page 1", api_key="full"),
     Scenario("API full key, status=failed", {"status": model.FAILED}, api_key="full"),
@@ -416,6 +417,9 @@ SCENARIOS = [
     Scenario(f"API send key, rare ({RARE_COUNT} emails)", api_key="rare"),
     Scenario("API send key + status=failed", {"status": model.FAILED}, api_key="send"),
     Scenario("API send key + recipient", {"recipient": COMMON_RECIPIENTS[0]}, api_key="send"),
+    Scenario("API send key + recipient + tag + status=failed",
+             {"recipient": COMMON_RECIPIENTS[0], "tag": "type=alert", "status": model.FAILED}, api_key="send"),
+    Scenario("API send key + address prefix", {"recipient": COMMON_RECIPIENTS[1][:11] + "*"}, api_key="send"),
     Scenario(f"API send key + tag, rare ({RARE_COUNT} emails)", {"tag": RARE_TAG_TEXT}, api_key="send"),
 ]
 # The issue's target for every page: at most this many items read, in at most this many calls

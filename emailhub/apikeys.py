@@ -44,6 +44,12 @@ class ApiKey:
         return not self.revoked_at
 
     @property
+    def search_key(self):
+        """What its emails are listed under for its own searches: a `send`
+        key's prefix (model.key_sk); None for a `full` key, which sees all."""
+        return self.prefix if self.scope != FULL else None
+
+    @property
     def actor(self):
         """How the audit trail names what this key did."""
         return f"api key {self.name} ({self.prefix})"
@@ -114,6 +120,12 @@ def _lookup(*, prefix, digest):
     if not item.get("last_used_at") or model.parse_iso(item["last_used_at"]) < moment - LAST_USED_RESOLUTION:
         dynamodb.update(*_key(prefix), expression="SET last_used_at = :now", values={":now": model.iso(moment)})
     return _from_item(item)
+
+
+def api_key_get(*, prefix):
+    """The ApiKey with this prefix, revoked or not, or None."""
+    item = dynamodb.get(*_key(prefix))
+    return _from_item(item) if item else None
 
 
 def api_key_require_full(*, api_key):

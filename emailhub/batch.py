@@ -79,11 +79,12 @@ class _Email:
     keys: list = field(default_factory=list)
 
 
-def emails_send_batch(*, entries, mode, api_key_prefix, idempotency_key=None, batch_request=None):
+def emails_send_batch(*, entries, mode, api_key_prefix, idempotency_key=None, batch_request=None, search_key=None):
     """Accept a batch. `entries` has one item per email, in order: either
     {"request": SendEmailIn.as_request()} or {"error": {"code", "message",
     "field"}} for one the API could not read. `batch_request` is the whole
-    body, hashed for the Idempotency-Key. Returns a BatchAnswer; raises
+    body, hashed for the Idempotency-Key. `search_key` as for
+    services.email_send. Returns a BatchAnswer; raises
     BatchInvalid, IdempotencyConflict, EnqueueFailed or AwsUnavailable."""
     record_key = _idempotency_key(api_key_prefix, idempotency_key) if idempotency_key else None
     if record_key:
@@ -91,7 +92,7 @@ def emails_send_batch(*, entries, mode, api_key_prefix, idempotency_key=None, ba
         if replayed:
             return replayed
     moment = model.now()
-    errors, emails = _prepare_all(entries, api_key_prefix, idempotency_key, moment)
+    errors, emails = _prepare_all(entries, api_key_prefix, idempotency_key, moment, search_key)
     if errors and (mode == STRICT or not emails):
         what = "nothing was accepted" if mode == STRICT else "none of them is valid"
         raise BatchInvalid(f"{len(errors)} of {len(entries)} emails are invalid; {what}. "
@@ -118,7 +119,7 @@ def emails_send_batch(*, entries, mode, api_key_prefix, idempotency_key=None, ba
     return _enqueue(emails, answer, keep_on_failure=bool(record_key))
 
 
-def _prepare_all(entries, api_key_prefix, idempotency_key, moment):
+def _prepare_all(entries, api_key_prefix, idempotency_key, moment, search_key):
     """(errors, emails): every entry checked as a single send would be."""
     errors, emails = [], []
     for index, entry in enumerate(entries):
@@ -127,7 +128,8 @@ def _prepare_all(entries, api_key_prefix, idempotency_key, moment):
             continue
         try:
             prepared = email_prepare(request=entry["request"], api_key_prefix=api_key_prefix, moment=moment,
-                                     idempotency_key=idempotency_key and f"{idempotency_key}#{index}")
+                                     idempotency_key=idempotency_key and f"{idempotency_key}#{index}",
+                                     search_key=search_key)
         except (TooLarge, InvalidSchedule, UnverifiedIdentities) as err:
             errors.append({"index": index, "code": err.code, "message": err.message,
                            "field": getattr(err, "field", None)})

@@ -25,7 +25,7 @@ def email_get(email_id):
 
 
 def email_item(*, email_id, moment, summary, payload, api_key_prefix, idempotency_key, expires_at, extra=None,
-               companions=(), status=model.QUEUED):
+               companions=(), status=model.QUEUED, search_key=None):
     pk, sk = model.email_key(email_id)
     item = {
         "pk": pk,
@@ -47,41 +47,53 @@ def email_item(*, email_id, moment, summary, payload, api_key_prefix, idempotenc
     }
     if idempotency_key:
         item["idempotency_key"] = idempotency_key
+    if search_key:
+        item["search_key"] = search_key  # the `send` key whose copies of the small items it has
     if companions:
         item["companions"] = list(companions)  # the sort keys of its small items
     item.update(extra or {})
     return item
 
 
-def companion_items(*, email_id, moment, addresses, tags, expires_at, status=model.QUEUED):
+def companion_items(*, email_id, moment, addresses, tags, expires_at, status=model.QUEUED, search_key=None):
     """Every small item of an email, for the log's indexes (see model):
     one per distinct recipient, per recipient domain and per tag, and the
     recipient×tag and domain×tag combinations (or, past
     model.COMBINATIONS_PER_EMAIL, one wildcard per recipient and domain).
-    Each carries the email's status for the match-status index."""
+    With `search_key` (the `send` key that sent it), that key's KEY# item
+    and its copy of each of the others. Each carries the email's status for
+    the match-status index."""
     addresses = sorted({a.lower() for a in addresses})
     domains = sorted({model.address_domain(a) for a in addresses})
     tags = sorted((tags or {}).items())
-    items = [_companion(email_id, moment, expires_at, status, model.recipient_sk(address), rcpt=address,
-                        **model.recipient_prefix_keys(address, moment))
-             for address in addresses]
-    items += [_companion(email_id, moment, expires_at, status, model.domain_sk(domain), rcpt_domain=domain)
-              for domain in domains]
-    items += [_companion(email_id, moment, expires_at, status, model.tag_sk(name, value), tag=f"{name}={value}")
-              for name, value in tags]
+    # (sort key, {index partition attribute: value}, extra attributes)
+    specs = [_recipient_spec(address, moment) for address in addresses]
+    specs += [(model.domain_sk(domain), {"rcpt_domain": domain}, {}) for domain in domains]
+    specs += [(model.tag_sk(name, value), {"tag": f"{name}={value}"}, {}) for name, value in tags]
     whos = [model.recipient_sk(a) for a in addresses] + [model.domain_sk(d) for d in domains]
     if len(whos) * len(tags) <= model.COMBINATIONS_PER_EMAIL:
         combinations = [model.combination_sk(who, f"{name}={value}") for who in whos for name, value in tags]
     else:
         combinations = [model.combination_sk(who, model.ANY_TAG) for who in whos] if tags else []
-    items += [_companion(email_id, moment, expires_at, status, sk, tag=sk) for sk in combinations]
-    return items
+    specs += [(sk, {"tag": sk}, {}) for sk in combinations]
+    if search_key:
+        scope = lambda value: model.key_scoped(search_key, value)  # noqa: E731
+        specs = specs + [(model.key_sk(search_key), {"tag": model.key_sk(search_key)}, {})] + [
+            (scope(sk), {name: scope(value) for name, value in keys.items()}, extra) for sk, keys, extra in specs]
+    return [_companion(email_id, moment, expires_at, status, sk, extra, **keys) for sk, keys, extra in specs]
 
 
-def _companion(email_id, moment, expires_at, status, sk, rcpt_order=None, **keys):
+def _recipient_spec(address, moment):
+    """A recipient item's spec: its prefix partition is an index key; the order within it is not."""
+    prefix_keys = model.recipient_prefix_keys(address, moment)
+    return (model.recipient_sk(address), {"rcpt": address, "rcpt_prefix": prefix_keys["rcpt_prefix"]},
+            {"rcpt_order": prefix_keys["rcpt_order"]})
+
+
+def _companion(email_id, moment, expires_at, status, sk, extra, **keys):
     """A small item; `keys` are its index partition keys, put in the email's shard."""
     pk, _ = model.email_key(email_id)
-    item = {
+    return {
         "pk": pk,
         "sk": sk,
         **{name: model.sharded(value, email_id) for name, value in keys.items()},
@@ -90,10 +102,8 @@ def _companion(email_id, moment, expires_at, status, sk, rcpt_order=None, **keys
         "status": status,
         "match_status": model.sharded(model.match_status(sk, status), email_id),
         model.TTL_ATTRIBUTE: expires_at,
+        **extra,
     }
-    if rcpt_order:
-        item["rcpt_order"] = rcpt_order
-    return item
 
 
 # A transaction takes at most 100 operations.

@@ -2,8 +2,9 @@
 
 Emails accepted by an earlier release lack some of what `email_accept`
 writes today (model.LOG_INDEX_VERSION): the tag, domain, combination and
-address-prefix keys on their small items, the status on those items, or
-the email's `email_status` and `feed` partitions. The back-fill walks the
+address-prefix keys on their small items, the status on those items, the
+email's `email_status` and `feed` partitions, or, for an email sent with a
+`send` key, that key's KEY# item and copies of the small items. The back-fill walks the
 feed index day by day, oldest first (Queries, never a Scan), and writes
 each such email's small items as `email_accept` would today, with the
 email's current status. It is
@@ -20,12 +21,14 @@ email's current status. It is
   items; if the email moved meanwhile, it is read again.
 """
 
+import functools
 import json
 from datetime import date, timedelta
 
 from django.conf import settings
 
 from emailhub import model
+from emailhub.apikeys import api_key_get
 from emailhub.aws import dynamodb
 from emailhub.emails import TRANSACTION_ITEMS, companion_items
 from emailhub.errors import ConditionFailed
@@ -133,6 +136,13 @@ def _save_checkpoint(day, part, start_key, today):
                   "key": json.dumps(start_key) if start_key else "", "today": today.isoformat()})
 
 
+@functools.lru_cache(maxsize=1024)
+def _send_key(prefix):
+    """`prefix` if it names a `send` key (its emails get the key's copies), else None."""
+    api_key = api_key_get(prefix=prefix) if prefix else None
+    return api_key.search_key if api_key else None
+
+
 def _backfill_email(email_id):
     """"backfilled", "already" (also when the email is gone) or "busy" (being sent)."""
     pk, _ = model.email_key(email_id)
@@ -146,10 +156,13 @@ def _backfill_email(email_id):
             # The worker sending it read the email's old `companions` and
             # would not move the new ones: it is done at the end of the run.
             return "busy"
+        search_key = email.get("search_key") or _send_key(email.get("api_key_prefix"))
         small = companion_items(
             email_id=email_id, moment=email["created_at"],
-            addresses=[i["sk"].removeprefix("RCPT#") for i in items if "rcpt" in i],  # `rcpt` may carry a shard
-            tags=email["summary"].get("tags"), expires_at=email.get(model.TTL_ATTRIBUTE), status=status)
+            # `rcpt` may carry a shard, and a key's copies start KEY#: the sort key says the address.
+            addresses=[i["sk"].removeprefix("RCPT#") for i in items if i["sk"].startswith("RCPT#")],
+            tags=email["summary"].get("tags"), expires_at=email.get(model.TTL_ATTRIBUTE), status=status,
+            search_key=search_key)
         writes = []
         for item in small:
             if item[model.TTL_ATTRIBUTE] is None:
@@ -158,11 +171,13 @@ def _backfill_email(email_id):
         # The email's own update goes last, so it commits only once every small item is there.
         writes.append(("Update", dynamodb.update_args(
             pk, "EMAIL",
-            expression="SET companions = :c, email_status = :es, feed = :feed, log_index = :v REMOVE status_day",
+            expression="SET companions = :c, email_status = :es, feed = :feed, log_index = :v"
+                       + (", search_key = :key" if search_key else "") + " REMOVE status_day",
             condition="#status = :seen AND (attribute_not_exists(log_index) OR log_index < :v)",
             names={"#status": "status"},
             values={":c": [i["sk"] for i in small], ":seen": status, ":es": model.sharded(status, email_id),
-                    ":feed": model.email_feed(email_id), ":v": model.LOG_INDEX_VERSION})))
+                    ":feed": model.email_feed(email_id), ":v": model.LOG_INDEX_VERSION,
+                    **({":key": search_key} if search_key else {})})))
         try:
             for start in range(0, len(writes) - TRANSACTION_ITEMS, TRANSACTION_ITEMS):
                 dynamodb.transact(writes[start:start + TRANSACTION_ITEMS])

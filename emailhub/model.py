@@ -14,7 +14,9 @@ Access patterns and the key or index that serves each (never a Scan):
                                        combinations than COMBINATIONS_PER_EMAIL (their tags checked on the email)
 - any of those and a status .......... match-status-index on the same items: match_status=<sk>#<status>
 - an email by SES message id ......... ses-message-index: ses_message_id
-- emails by the API key that sent them  api-key-index: api_key_prefix, created_at
+- a `send` key's own emails .......... tag-index on its KEY#<prefix> items (match-status-index with a status);
+                                       with any other filter, the key's copies of the small items
+                                       (KEY#<prefix>#<sk>, every partition key prefixed the same way)
 - idempotency records ................ pk=IDEM#<key prefix>#<key>
 - API keys by prefix / all keys ...... pk=APIKEY#<prefix>; feed-index: feed=APIKEY
 - webhook endpoints / all of them .... pk=WEBHOOK#<id>; feed-index: feed=WEBHOOK (emailhub/webhooks/endpoints.py)
@@ -39,12 +41,14 @@ their sort keys in `companions`. They carry the email's status
 status change except the claim into `sending` (see emails.email_transition):
 while an email is being sent its small items keep the status it was claimed
 from.
-The api-key-index serves `GET /emails` for a `send` key (only its own
-emails). Its key is the email item's own `api_key_prefix`, which every email
-has had since the first release, so the index needs no back-fill. It
-projects the id and the status (a `send` key's search by status filters
-these small entries, then reads only the matching emails): each status
-change rewrites the entry, one write unit.
+A `send` key sees only the emails sent with it (`GET /emails`). So an email
+sent with a `send` key also gets a KEY#<prefix> item and a copy of each of its
+small items whose sort key and index partition keys are prefixed with
+KEY#<prefix># (model.key_scoped): every filter a `send` key asks for is then
+one partition, as for the dashboard, whatever other keys send. The email
+item names that key in `search_key`. `full` keys see every email and get no
+copies. (The api-key-index of the first scoped release filtered a key's
+entries by status: its reads grew with the key's emails.)
 Every item carries `expires_at` (epoch seconds), the table's TTL attribute;
 so an email's own deadline (the API's `expires_at`) is stored as `send_by`.
 
@@ -94,15 +98,16 @@ MATCH_STATUS_INDEX = "match-status-index"
 DOMAIN_INDEX = "recipient-domain-index"
 SCHEDULE_INDEX = "schedule-index"
 PREFIX_INDEX = "recipient-prefix-index"
-API_KEY_INDEX = "api-key-index"
 # Indexes of earlier releases, deleted by bootstrap_aws once their replacements
-# are built (status-index: a partition per status and day).
-RETIRED_INDEXES = ("status-index",)
+# are built (status-index: a partition per status and day; api-key-index: a
+# `send` key's emails, replaced by its KEY# items).
+RETIRED_INDEXES = ("status-index", "api-key-index")
 
 # What the items of an email written today hold for the log's indexes; an
 # email with less is brought up to it by `manage.py backfill_log_index`.
 # 2: email_status and feed=EMAILS (one partition each, sharded), DOM, combination and prefix keys.
-LOG_INDEX_VERSION = 2
+# 3: a `send` key's KEY# item and its copies of the small items.
+LOG_INDEX_VERSION = 3
 
 # Above this many (recipients + domains) × tags, an email gets one wildcard
 # combination item per recipient and domain instead of one per pair: an email
@@ -142,7 +147,7 @@ def table_spec(name):
             {"AttributeName": attr, "AttributeType": "S"}
             for attr in ("pk", "sk", "email_status", "feed", "rcpt", "created_at", "ses_message_id", "tag",
                          "match_status", "rcpt_domain", "rcpt_prefix", "rcpt_order",
-                         "schedule_bucket", "send_at", "api_key_prefix")
+                         "schedule_bucket", "send_at")
         ],
         "GlobalSecondaryIndexes": [
             _index(STATUS_INDEX, "email_status", "created_at", include),
@@ -159,8 +164,6 @@ def table_spec(name):
             # created_at too: a prefix page's date range is a filter, not its sort key.
             _index(PREFIX_INDEX, "rcpt_prefix", "rcpt_order",
                    {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["email_id", "created_at"]}),
-            _index(API_KEY_INDEX, "api_key_prefix", "created_at", {"ProjectionType": "INCLUDE",
-                                                                   "NonKeyAttributes": ["id", "status"]}),
         ],
     }
 
@@ -270,6 +273,16 @@ def recipient_prefix_keys(address, moment):
 
 def address_domain(address):
     return address.rpartition("@")[2].lower()
+
+
+def key_sk(prefix):
+    """The small item that lists an email among its `send` key's own."""
+    return f"KEY#{prefix}"
+
+
+def key_scoped(prefix, value):
+    """A `send` key's copy of a small item's sort key or index partition key."""
+    return f"{key_sk(prefix)}#{value}"
 
 
 def tag_sk(name, value):

@@ -138,11 +138,16 @@ NOT_RESENT = ("send_at", "expires_at")
 
 
 def _child(original, actor):
+    """The copy belongs to the original's API key (a `send` key reads and
+    lists it as its own); its idempotency record is the dashboard's, out of
+    reach of the keys' own Idempotency-Keys."""
     request = {k: v for k, v in payload_load(email=original).items() if k not in NOT_RESENT}
     accepted = email_accept(
         request=request, api_key_prefix=DASHBOARD_KEY,
         idempotency_key=f"resend:{original['id']}",
-        extra={"parent_id": original["id"], "resent_by": actor},
+        extra={"parent_id": original["id"], "resent_by": actor,
+               "api_key_prefix": original.get("api_key_prefix", DASHBOARD_KEY)},
+        search_key=original.get("search_key"),
     )
     return accepted.body["id"]
 

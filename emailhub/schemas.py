@@ -399,6 +399,8 @@ class EmailSummaryOut(BaseModel):
     attempts: int = 0
     last_error: Optional[dict] = None
     ses_message_id: Optional[str] = None
+    send_at: Optional[str] = Field(None, description="When it is (or was) to be sent, for a scheduled email.")
+    expires_at: Optional[str] = Field(None, description="Never sent after this (then it is `expired`).")
 
 
 class EmailPageOut(BaseModel):

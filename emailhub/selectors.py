@@ -138,10 +138,10 @@ def email_log_page(*, log_filter, position=None, size=50):
       reads the partition of the emails with too many tags to combine (one
       more Query, usually empty);
     - an address prefix ......... recipient-prefix-index, by address, then newest;
-    - an API key alone (a `send` key's search) ... api-key-index, its entries
-      filtered by the status asked for, then the emails with one BatchGetItem.
-    An API key beside a recipient, domain, prefix or tag is checked on the
-    emails those read (bounded by MAX_READS_PER_PAGE).
+    - a `send` key's search ..... its KEY# items (tag-index, or the
+      match-status-index with a status), and beside any other filter the
+      key's own copies of the small items: the same partitions as above,
+      prefixed with the key.
     Partitions read together are merged in order. So a page is one Query
     per partition and shard and at most one batch read, however rare the
     match or large the table. `position` is what the previous page
@@ -168,10 +168,7 @@ def email_log_page(*, log_filter, position=None, size=50):
                 if not buffers[i]:
                     resume[i] = last_key  # a filtered Query can read a page and keep nothing
                 reads += 1
-        # An API key checked on the emails rejects most of what the streams
-        # name: read a whole page's worth each time, not the rows still missing.
-        key_checked = log_filter.api_key_prefix and streams[0].index != model.API_KEY_INDEX
-        taken = _merge(streams, buffers, more, size if key_checked else size - len(emails))
+        taken = _merge(streams, buffers, more, size - len(emails))
         if not taken:
             break
         found = _emails_of(taken, streams)
@@ -222,22 +219,17 @@ class _Stream:
     prefix: Optional[str] = None  # begins_with on the sort key, instead of the date range
     wildcard: bool = False  # emails with too many tags to combine: most will not have the one asked for
     emails: bool = False  # the entries are the email items themselves
-    status: Optional[str] = None  # kept by a filter on the entries' own status (the api-key-index's)
 
     def query(self, log_filter, start_key, limit):
-        values, names = {":key": self.value}, None
+        values = {":key": self.value}
         if self.prefix is None:
             condition, filter_expression = f"{self.attribute} = :key AND created_at BETWEEN :low AND :high", None
         else:
             condition = f"{self.attribute} = :key AND begins_with({self.sort}, :prefix)"
             filter_expression = "created_at BETWEEN :low AND :high"
             values[":prefix"] = self.prefix
-        if self.status:
-            # The entries are small: many are filtered per Query, and only the matching emails are read.
-            filter_expression, names, limit = "#status = :status", {"#status": "status"}, limit * KEY_STATUS_READ_FACTOR
-            values[":status"] = self.status
         return dynamodb.query(
-            index=self.index, key_condition=condition, filter_expression=filter_expression, names=names,
+            index=self.index, key_condition=condition, filter_expression=filter_expression,
             values={**values, **_date_range(log_filter)}, limit=limit, start_key=start_key,
             newest_first=self.prefix is None,
         )
@@ -246,16 +238,25 @@ class _Stream:
         return _start_key(entry, self.attribute, self.sort)
 
 
-# A `send` key's search by status reads this many api-key-index entries
-# (about 100 bytes each: 1,000 are ~25 read units) per Query of a page.
-KEY_STATUS_READ_FACTOR = 20
-
-
 def _streams(log_filter):
     """The partitions, each in every shard, that serve the filter. Small
     items keep the status an email was claimed from while it is `sending`
     (see emails.email_transition), so `sending` with a recipient or tag
-    reads the partitions without a status and checks it on the emails."""
+    reads the partitions without a status and checks it on the emails. A
+    `send` key reads its own copies of the same partitions."""
+    key = log_filter.api_key_prefix
+    if not key:
+        return _log_streams(log_filter)
+    if log_filter.recipient or log_filter.recipient_domain or log_filter.recipient_prefix or log_filter.tag:
+        # The key's own copy of each of those partitions.
+        return [replace(s, value=model.key_scoped(key, s.value)) for s in _log_streams(log_filter)]
+    if log_filter.status and log_filter.status not in model.NOT_ON_COMPANIONS:
+        return _sharded(model.MATCH_STATUS_INDEX, "match_status",
+                        model.match_status(model.key_sk(key), log_filter.status))
+    return _sharded(model.TAG_INDEX, "tag", model.key_sk(key))
+
+
+def _log_streams(log_filter):
     status = log_filter.status if log_filter.status not in model.NOT_ON_COMPANIONS else None
     if log_filter.recipient_prefix:
         prefix = log_filter.recipient_prefix.lower()
@@ -269,10 +270,6 @@ def _streams(log_filter):
         who = None
     tag = "=".join(log_filter.tag) if log_filter.tag else None
     if not who and not tag:
-        if log_filter.api_key_prefix:
-            # Not sharded: the key is the email item's own api_key_prefix, which every email has.
-            return [_Stream(model.API_KEY_INDEX, "api_key_prefix", log_filter.api_key_prefix,
-                            status=log_filter.status)]
         if log_filter.status:
             return _sharded(model.STATUS_INDEX, "email_status", log_filter.status, emails=True)
         return _sharded(model.FEED_INDEX, "feed", model.EMAIL_FEED, emails=True)
@@ -338,8 +335,8 @@ def _matches(email, log_filter):
 
 def email_search(*, log_filter, api_key, position=None, size=25):
     """`GET /emails`: one page of the log as `api_key` may see it. A `send`
-    key sees only its own emails, through the api-key-index (or, beside a
-    recipient or tag filter, checked on the emails that filter reads)."""
+    key sees only its own emails, through its own copies of the log's
+    partitions (see _streams)."""
     if api_key.scope != FULL:
         log_filter = replace(log_filter, api_key_prefix=api_key.prefix)
     return email_log_page(log_filter=log_filter, position=position, size=size)
@@ -354,6 +351,7 @@ def email_list_record(*, email):
         "cc": summary.get("cc", []), "subject": summary["subject"], "tags": summary.get("tags", {}),
         "attempts": email.get("attempts", 0), "last_error": email.get("last_error"),
         "ses_message_id": email.get("ses_message_id"),
+        "send_at": summary.get("send_at"), "expires_at": summary.get("expires_at"),
     }
 
 

@@ -56,7 +56,7 @@ class Accepted:
 
 # --- accepting ---------------------------------------------------------------
 
-def email_send(*, request, api_key_prefix, idempotency_key=None):
+def email_send(*, request, api_key_prefix, idempotency_key=None, search_key=None):
     """Accept an email and put it on the outbox: what `POST /send-email` does.
 
     `request` is SendEmailIn.as_request(). With an idempotency key, the same
@@ -65,8 +65,10 @@ def email_send(*, request, api_key_prefix, idempotency_key=None):
     cannot be reached the email is withdrawn and EnqueueFailed raised. An
     email with a send_at waits `scheduled`: on the outbox with a delay when
     that is at most 15 minutes away, else in the schedule-index (nothing to
-    enqueue now)."""
-    accepted = email_accept(request=request, api_key_prefix=api_key_prefix, idempotency_key=idempotency_key)
+    enqueue now). `search_key`: the `send` key whose own searches must list
+    it (ApiKey.search_key)."""
+    accepted = email_accept(request=request, api_key_prefix=api_key_prefix, idempotency_key=idempotency_key,
+                            search_key=search_key)
     email_id = accepted.body["id"]
     log_context_add(email_id=email_id)
     if accepted.replayed:
@@ -101,7 +103,8 @@ class Prepared:
     moment: object
 
 
-def email_prepare(*, request, api_key_prefix, idempotency_key=None, extra=None, email_id=None, moment=None):
+def email_prepare(*, request, api_key_prefix, idempotency_key=None, extra=None, email_id=None, moment=None,
+                  search_key=None):
     """Everything about one email that can be checked before writing: its
     size, its schedule, the SES sandbox, its item's size. Raises TooLarge,
     InvalidSchedule or UnverifiedIdentities. `email_id` and `moment` rebuild
@@ -120,15 +123,15 @@ def email_prepare(*, request, api_key_prefix, idempotency_key=None, extra=None, 
     expires_at = model.epoch(max(moment, schedule.send_at or moment)
                              + timedelta(days=settings.EMAILHUB_RETENTION_DAYS))
     body = {"id": email_id, "status": status, "created_at": model.iso(moment), **_schedule_fields(schedule)}
-    summary = _summary(request)
+    summary = {**_summary(request), **_schedule_fields(schedule)}  # a list shows when it goes, and until when
     payload = payload_store(email_id=email_id, request=request, room=_payload_room(summary))
     companions = companion_items(email_id=email_id, moment=moment, addresses=recipients, tags=summary["tags"],
-                                 expires_at=expires_at, status=status)
+                                 expires_at=expires_at, status=status, search_key=search_key)
     item = email_item(
         email_id=email_id, moment=moment, summary=summary, expires_at=expires_at, payload=payload,
         api_key_prefix=api_key_prefix, idempotency_key=idempotency_key,
         extra={**schedule.attributes(moment), **(extra or {})},
-        companions=[c["sk"] for c in companions], status=status,
+        companions=[c["sk"] for c in companions], status=status, search_key=search_key,
     )
     return Prepared(body=body, request=request, item=item, companions=companions, recipients=recipients,
                     schedule=schedule, moment=moment)
@@ -148,14 +151,14 @@ def prepared_enqueue_delay(prepared):
     return prepared.schedule.delay_seconds(model.now())
 
 
-def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None):
+def email_accept(*, request, api_key_prefix, idempotency_key=None, extra=None, search_key=None):
     """Check the sandbox and store the email as `queued` (or `scheduled`), in
     one transaction with its recipient items, its idempotency record and a
     suppression check per recipient. The caller puts it on the outbox."""
     request = {**request, "sender": request.get("sender") or settings.EMAILHUB_DEFAULT_FROM}
     try:
         prepared = email_prepare(request=request, api_key_prefix=api_key_prefix,
-                                 idempotency_key=idempotency_key, extra=extra)
+                                 idempotency_key=idempotency_key, extra=extra, search_key=search_key)
     except (UnverifiedIdentities, InvalidSchedule):
         # A retried request is answered as the first time, even if an identity
         # was withdrawn since or its send_at has passed.

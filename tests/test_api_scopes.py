@@ -40,6 +40,24 @@ def test_a_send_key_reads_its_own_emails_and_not_another_keys(client, send, api_
     assert [e["id"] for e in listed] == [mine]
 
 
+def test_a_resent_copy_of_a_send_keys_email_is_still_its_own(client, send, send_key, verified, ses_failures):
+    """Staff resend a `send` key's failed email: the key reads, lists and
+    can cancel the copy as it could the original."""
+    from emailhub.resends import emails_resend
+    from tests.conftest import drain_outbox
+
+    failed = send(message(subject="mine", tags={"type": "alert"}), key=send_key).json()["id"]
+    ses_failures("MessageRejected", "no")
+    drain_outbox()
+    [result] = emails_resend(email_ids=[failed], actor="staff alice")
+    copy = result.child_id
+    assert client.get(f"/emails/{copy}", **auth(send_key)).json()["parent_id"] == failed
+    for query in ({}, {"status": "queued"}, {"tag": "type=alert"}, {"recipient": "alice@example.com"}):
+        listed = client.get("/emails", query, **auth(send_key)).json()["data"]
+        assert copy in [e["id"] for e in listed], query
+    assert client.post(f"/emails/{copy}/cancel", **auth(send_key)).json()["status"] == "canceled"
+
+
 @pytest.mark.parametrize("method, path", [
     ("get", "/suppressions"), ("get", "/suppressions/alice@example.com"),
     ("put", "/suppressions/alice@example.com"), ("delete", "/suppressions/alice@example.com"),

@@ -69,13 +69,12 @@ def test_table_has_the_indexes_and_ttl():
         table = dynamo.describe_table(TableName="emailhub")["Table"]
         assert {i["IndexName"] for i in table["GlobalSecondaryIndexes"]} == {
             "email-status-index", "feed-index", "recipient-index", "ses-message-index", "tag-index",
-            "match-status-index", "recipient-domain-index", "recipient-prefix-index", "schedule-index",
-            "api-key-index"}
+            "match-status-index", "recipient-domain-index", "recipient-prefix-index", "schedule-index"}
         ttl = dynamo.describe_time_to_live(TableName="emailhub")["TimeToLiveDescription"]
         assert ttl["AttributeName"] == "expires_at" and ttl["TimeToLiveStatus"] == "ENABLED"
 
 
-def test_an_earlier_releases_table_gains_the_new_indexes_and_loses_the_retired_one():
+def test_an_earlier_releases_table_gains_the_new_indexes_and_loses_the_retired_ones():
     from emailhub import model
 
     with mock_aws():
@@ -86,6 +85,9 @@ def test_an_earlier_releases_table_gains_the_new_indexes_and_loses_the_retired_o
                    if i["IndexName"] not in ("email-status-index", "recipient-prefix-index")]
         earlier.append({"IndexName": "status-index", "Projection": {"ProjectionType": "KEYS_ONLY"},
                         "KeySchema": [{"AttributeName": "status_day", "KeyType": "HASH"},
+                                      {"AttributeName": "created_at", "KeyType": "RANGE"}]})
+        earlier.append({"IndexName": "api-key-index", "Projection": {"ProjectionType": "KEYS_ONLY"},
+                        "KeySchema": [{"AttributeName": "api_key_prefix", "KeyType": "HASH"},
                                       {"AttributeName": "created_at", "KeyType": "RANGE"}]})
         used = {k["AttributeName"] for i in earlier for k in i["KeySchema"]} | {"pk", "sk"}
         dynamo.create_table(**{**spec, "GlobalSecondaryIndexes": earlier, "AttributeDefinitions": [

@@ -11,7 +11,6 @@ import json
 import subprocess
 
 import boto3
-import pytest
 from django.core.management import call_command
 
 from deploy import harness

@@ -129,3 +129,43 @@ def test_backfill_under_index_shards_spreads_the_old_emails(send, verified, sett
     for shown, expected in pages(today(ids[0])):
         assert shown == expected and shown
     assert "0 back-filled, 6 already had their index items" in backfill("--restart")
+
+
+def make_release_2(email_id):
+    """What release 2 stored for an email of a `send` key: no KEY# items and no `search_key`."""
+    dynamo = clients.client("dynamodb")
+    pk = {"S": f"EMAIL#{email_id}"}
+    items = dynamo.query(TableName="emailhub", KeyConditionExpression="pk = :pk",
+                         ExpressionAttributeValues={":pk": pk})["Items"]
+    kept = [i["sk"]["S"] for i in items if not i["sk"]["S"].startswith("KEY#") and i["sk"]["S"] != "EMAIL"]
+    for item in items:
+        if item["sk"]["S"].startswith("KEY#"):
+            dynamo.delete_item(TableName="emailhub", Key={"pk": pk, "sk": item["sk"]})
+    dynamo.update_item(TableName="emailhub", Key={"pk": pk, "sk": {"S": "EMAIL"}},
+                       UpdateExpression="SET log_index = :v, companions = :c REMOVE search_key",
+                       ExpressionAttributeValues={":v": {"N": "2"}, ":c": {"L": [{"S": sk} for sk in kept]}})
+
+
+def test_backfill_gives_a_send_keys_earlier_emails_its_own_index_items(send, verified):
+    from emailhub.apikeys import api_key_create
+
+    key, secret = api_key_create(name="shop", scope="send")
+    mine = [send(message(tags={"type": "alert"}, subject=f"mine {n}"), key=secret).json()["id"] for n in range(2)]
+    other = send(message(tags={"type": "alert"}, subject="a full key's")).json()["id"]
+    drain_outbox()
+    for email_id in mine + [other]:
+        make_release_2(email_id)
+    day = today(mine[0])
+    filters = [LogFilter(date_from=day, date_to=day, api_key_prefix=key.prefix),
+               LogFilter(date_from=day, date_to=day, api_key_prefix=key.prefix, status="sent"),
+               LogFilter(date_from=day, date_to=day, api_key_prefix=key.prefix, recipient="alice@example.com",
+                         tag=("type", "alert"))]
+    assert all(email_log_page(log_filter=f)[0] == [] for f in filters)  # release 2's emails: not found
+
+    assert "3 emails, 3 back-filled" in backfill()
+    for log_filter in filters:
+        assert [e["id"] for e in email_log_page(log_filter=log_filter)[0]] == mine[::-1]
+    emails = {e["id"]: e for e in all_emails()}
+    assert [emails[i].get("search_key") for i in mine + [other]] == [key.prefix, key.prefix, None]
+    assert not any(sk.startswith("KEY#") for sk in emails[other]["companions"])  # a full key's: no copies
+    assert "0 back-filled, 3 already had their index items" in backfill()

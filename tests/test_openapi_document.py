@@ -23,6 +23,16 @@ def test_every_error_status_names_its_codes_and_every_body_has_an_example(client
             assert "example" in responses[main]["content"]["application/json"], (path, method, main)
         if "requestBody" in op:
             assert "example" in op["requestBody"]["content"]["application/json"], (path, method)
+        for parameter in op.get("parameters", []):  # what a generated client or Postman fills in
+            assert "example" in parameter or "example" in parameter["schema"], (path, method, parameter["name"])
+
+
+def test_the_links_lead_from_a_send_to_its_read_and_its_cancel(client):
+    """What schemathesis's stateful phase (and a client reading the document) follows."""
+    document = client.get("/api/openapi.json").json()
+    links = document["paths"]["/send-email"]["post"]["responses"]["202"]["links"]
+    assert {link["operationId"] for link in links.values()} == {"get_email", "cancel_email"}
+    assert all(link["parameters"] == {"email_id": "$response.body#/id"} for link in links.values())
 
 
 def test_the_codes_the_api_answers_are_the_documented_ones(client, api_key):

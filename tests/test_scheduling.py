@@ -78,7 +78,7 @@ def test_a_tick_after_an_outage_catches_up(send, verified, clock):
     assert sorted(scheduler_tick().enqueued) == sorted(ids)
 
 
-def test_cancel_a_scheduled_email(send, verified, clock, api):
+def test_cancel_a_scheduled_email(send, verified, clock, api, api_key):
     accepted = send(message(send_at=at(clock, hours=1))).json()
     canceled = api("post", f"/emails/{accepted['id']}/cancel")
     assert canceled.status_code == 200 and canceled.json()["status"] == "canceled"
@@ -87,7 +87,10 @@ def test_cancel_a_scheduled_email(send, verified, clock, api):
     scheduler_tick()
     drain_outbox()
     assert ses_sent() == []
-    assert [e["type"] for e in email_get(accepted["id"])["events"]] == ["accepted", "canceled"]
+    events = email_get(accepted["id"])["events"]
+    assert [e["type"] for e in events] == ["accepted", "canceled"]
+    # Named as the suppression list names a key's changes: its name and prefix.
+    assert events[1]["by"] == f"api key tests ({api_key.split('_')[1]})"
 
 
 def test_cancel_a_queued_email_before_the_worker_claims_it(send, verified, api):
@@ -138,9 +141,13 @@ def test_cancel_racing_the_worker_exactly_one_wins(send, verified, api, monkeypa
 
 
 def test_reschedule_moves_send_at(send, verified, clock, api):
-    accepted = send(message(send_at=at(clock, minutes=10))).json()
+    accepted = send(message(send_at=at(clock, minutes=10), expires_at=at(clock, hours=3))).json()
     moved = api("patch", f"/emails/{accepted['id']}", {"send_at": at(clock, hours=2)})
     assert moved.status_code == 200 and moved.json()["send_at"] == model.iso(clock.now + timedelta(hours=2))
+    # The search lists the new send_at and the deadline, from the status index and from the feed.
+    for query in ("?status=scheduled", ""):
+        [listed] = api("get", f"/emails{query}").json()["data"]
+        assert (listed["send_at"], listed["expires_at"]) == (moved.json()["send_at"], accepted["expires_at"])
     clock.advance(timedelta(minutes=10))
     drain_outbox()  # the old delayed message finds it not due
     scheduler_tick()

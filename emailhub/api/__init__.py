@@ -253,7 +253,9 @@ def _examples(examples, links=None, codes=None):
     operation_id="send_email",
     openapi_extra=_examples(examples.SEND_EMAIL, links={202: {
         "GetEmail": {"operationId": "get_email", "parameters": {"email_id": "$response.body#/id"},
-                     "description": "The email's status and timeline."}}}, codes={
+                     "description": "The email's status and timeline."},
+        "CancelEmail": {"operationId": "cancel_email", "parameters": {"email_id": "$response.body#/id"},
+                        "description": "Cancel it while it is not yet being sent."}}}, codes={
         400: ["malformed_json", "unknown_field", "missing_field", "invalid_field", "invalid_address",
               "header_injection", "control_character", "field_too_long", "too_many_tags", "forbidden_header",
               "too_many_headers", "too_many_reply_to", "invalid_unicode", "too_many_recipients", "missing_body",
@@ -270,6 +272,7 @@ def send_email(request, payload: SendEmailIn,
         request=payload.as_request(),
         api_key_prefix=request.auth.prefix,
         idempotency_key=_idempotency_key(idempotency_key),
+        search_key=request.auth.search_key,
     )
     response = api.create_response(request, accepted.body, status=202)
     if accepted.replayed:

@@ -45,6 +45,7 @@ def send_batch(request, payload: BatchIn,
         answer = emails_send_batch(
             entries=[_entry(email) for email in payload.emails], mode=payload.mode,
             api_key_prefix=request.auth.prefix, idempotency_key=_idempotency_key(idempotency_key),
+            search_key=request.auth.search_key,
             batch_request={"mode": payload.mode, "emails": payload.emails},
         )
     except BatchInvalid as err:

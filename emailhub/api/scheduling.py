@@ -30,7 +30,7 @@ def cancel_email(request, email_id: str = EMAIL_ID):
     sent. A 409 (`not_cancelable`) means a worker got to it first: it is
     being sent, or was. Canceling a canceled email again answers 200."""
     email = email_for_key(email_id=email_id, api_key=request.auth)
-    email_cancel(email=email, by=f"api key {request.auth.prefix}")
+    email_cancel(email=email, by=request.auth.actor)
     return email_status(email_id=email_id)
 
 
@@ -45,5 +45,5 @@ def reschedule_email(request, payload: RescheduleIn, email_id: str = EMAIL_ID):
     """Only while the email is `scheduled` (else 409 `not_reschedulable`).
     The new send_at follows the same rules as when sending."""
     email = email_for_key(email_id=email_id, api_key=request.auth)
-    email_reschedule(email=email, send_at=payload.send_at, by=f"api key {request.auth.prefix}")
+    email_reschedule(email=email, send_at=payload.send_at, by=request.auth.actor)
     return email_status(email_id=email_id)

@@ -22,7 +22,8 @@ DEFAULT_RANGE_DAYS = 7  # as the dashboard's log: the last seven days
 
 
 class EmailSearchIn(Schema):
-    status: Optional[Literal[model.STATUSES]] = Field(None, description="Only emails in this status.")
+    status: Optional[Literal[model.STATUSES]] = Field(None, description="Only emails in this status.",
+                                                      json_schema_extra={"example": "delivered"})
     recipient: Optional[str] = Field(None, max_length=320, description="A to, cc or bcc address, or @domain for "
                                      "every recipient at a domain.",
                                      json_schema_extra={"example": "alice@example.com"})
@@ -32,7 +33,8 @@ class EmailSearchIn(Schema):
                                       "date_to.", json_schema_extra={"example": "2026-11-21"})
     date_to: Optional[date] = Field(None, description="Last day (UTC), inclusive; default today.",
                                     json_schema_extra={"example": "2026-11-27"})
-    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Emails per page.")
+    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Emails per page.",
+                       json_schema_extra={"example": DEFAULT_PAGE})
     cursor: Optional[str] = Field(None, description="`next_cursor` of the previous page; empty or left out for "
                                   "the first page.", json_schema_extra={"example": ""})
 

@@ -45,7 +45,8 @@ register_converter(_AnyText, "anytext")
 
 
 class SuppressionListIn(Schema):
-    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Addresses per page.")
+    limit: int = Field(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="Addresses per page.",
+                       json_schema_extra={"example": DEFAULT_PAGE})
     cursor: Optional[str] = Field(None, description="`next_cursor` of the previous page; empty or left out for "
                                   "the first page.", json_schema_extra={"example": ""})
 

@@ -79,6 +79,7 @@ def email_reschedule(*, email, send_at, by=None):
             email["id"], expect_statuses=(model.SCHEDULED,), moment=moment,
             events=[event("rescheduled", moment, send_at=model.iso(new), previous=email.get("send_at"), by=by)],
             set_attrs={"send_at": model.iso(new), "schedule_bucket": model.schedule_bucket(new),
+                       "summary": {**email["summary"], "send_at": model.iso(new)},  # what lists show
                        # The TTL must not remove it before it is sent.
                        model.TTL_ATTRIBUTE: max(email.get(model.TTL_ATTRIBUTE, 0),
                                                 model.epoch(new) + settings.EMAILHUB_RETENTION_DAYS * 86400)},
