@@ -1,10 +1,12 @@
 """When a request is tried again, and how long the client waits first.
 
 Retried: no answer (the connection failed, broke, or timed out, before or
-after the request went out) and 503 (a service Emailhub depends on was
-unreachable; nothing was accepted). Every other answer is final: a 4xx says
-the request itself is wrong and is wrong again next time; a 500 is a bug
-that has been logged and a retry would only repeat it.
+after the request went out), 503 (a service Emailhub depends on was
+unreachable; nothing was accepted), and a gateway's 502 or 504 (API Gateway
+before Lambda: the function failed or ran out of time, so whether a send was
+accepted is unknown, as with a lost answer). Every other answer is final: a
+4xx says the request itself is wrong and is wrong again next time; a 500 is
+a bug that has been logged and a retry would only repeat it.
 
 A retry can never send an email twice because every send carries one
 Idempotency-Key for all its attempts: the server answers a repeat with the
@@ -19,7 +21,7 @@ from email.utils import parsedate_to_datetime
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
-RETRY_STATUSES = frozenset({503})
+RETRY_STATUSES = frozenset({502, 503, 504})
 
 
 @dataclass(frozen=True)

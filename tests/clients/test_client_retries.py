@@ -117,7 +117,6 @@ def test_503s_beyond_the_retries_raise_service_unavailable_with_the_key(proxied)
 @pytest.mark.parametrize("answer, raised", [
     ((500, {}, {"error": {"code": "internal_error", "message": "Something went wrong", "field": None}}), ServerError),
     ((429, {"Retry-After": "1"}, {"message": "Too Many Requests"}), RateLimitError),
-    ((502, {}, b"<html>Bad Gateway</html>"), ServerError),
     ((400, {}, {"error": {"code": "invalid_address", "message": "Not an address", "field": "to.0"}}), ValidationError),
 ])
 def test_other_error_answers_are_not_retried(answer, raised):
@@ -129,6 +128,20 @@ def test_other_error_answers_are_not_retried(answer, raised):
             client.send(to="alice@example.com", subject="Hi", text="x")
     assert caught.value.status == answer[0] and server.actions == [answer[0]] and waits == []
     assert caught.value.code in ("internal_error", "invalid_address", f"http_{answer[0]}")
+
+
+def test_a_gateways_502_and_504_are_retried_under_the_same_key():
+    """API Gateway answers these when the function failed or timed out: the
+    send may have been accepted, so it is tried again as for a lost answer."""
+    accepted = {"id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "status": "queued", "created_at": "2026-12-02T10:00:00Z"}
+    script = [(504, {}, b"Endpoint request timed out"), (502, {}, b"Internal server error"), (202, {}, accepted)]
+    with ScriptedProxy("http://127.0.0.1:9", script) as server:
+        client = Emailhub(api_key="eh_x", base_url=server.url, max_retries=3)
+        client._sleep = lambda seconds: None
+        result = client.send(to="alice@example.com", subject="Hi", text="x")
+    assert result.id == accepted["id"] and server.actions == [504, 502, 202]
+    keys = {headers["idempotency-key"] for _, _, headers in server.requests}
+    assert keys == {result.idempotency_key}
 
 
 def test_no_server_at_all_runs_out_of_retries_with_nothing_sent():
