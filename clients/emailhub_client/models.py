@@ -80,18 +80,25 @@ class Email(_FromJson):
 
 
 @dataclass
-class EmailPage:
-    """A page of GET /emails: `next_cursor` is None on the last page."""
+class _Page:
+    """A page of a list: `data`, and `next_cursor` (None on the last page)."""
 
     data: list
     next_cursor: Optional[str] = None
     raw: dict = _field(default_factory=dict, repr=False)
+    item = None  # what `data` holds: set by each kind of page
 
     @classmethod
     def from_json(cls, data):
         data = _object(data)
-        return cls(data=[Email.from_json(e) for e in _items(data, "data")],
+        return cls(data=[cls.item.from_json(e) for e in _items(data, "data")],
                    next_cursor=data.get("next_cursor") or None, raw=data)
+
+
+class EmailPage(_Page):
+    """A page of GET /emails."""
+
+    item = Email
 
 
 @dataclass
@@ -165,15 +172,8 @@ class Suppression(_FromJson):
     raw: dict = _field(default_factory=dict, repr=False)
 
 
-@dataclass
-class SuppressionPage:
-    data: list
-    next_cursor: Optional[str] = None
-    raw: dict = _field(default_factory=dict, repr=False)
+class SuppressionPage(_Page):
+    """A page of GET /suppressions."""
 
-    @classmethod
-    def from_json(cls, data):
-        data = _object(data)
-        return cls(data=[Suppression.from_json(s) for s in _items(data, "data")],
-                   next_cursor=data.get("next_cursor") or None, raw=data)
+    item = Suppression
 
